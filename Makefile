@@ -72,8 +72,8 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 all unit-tests
 	$(Q)$(MAKE) --no-print-directory SAN=1 check
-	$(Q)$(MAKE) --no-print-directory SAN=1 check-integration
 	$(Q)$(MAKE) --no-print-directory fuzz-run
+	$(Q)$(MAKE) --no-print-directory SAN=1 check-integration
 
 # check-integration: pytest against real MariaDB and our binaries in $(B).
 check-integration: all
