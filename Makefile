@@ -52,6 +52,7 @@ all:		# real prerequisites are added by the fragments
 include core/module.mk
 include admin/module.mk
 include auth-sql/module.mk
+include delivery/module.mk
 include master/module.mk
 include bench/module.mk
 include tests/module.mk

@@ -18,7 +18,9 @@ CORE_SRCS := \
 MAIL_SRCS := \
 	core/mail/addr.c \
 	core/mail/config.c \
-	core/mail/password.c
+	core/mail/maildir.c \
+	core/mail/password.c \
+	core/mail/userdb_client.c
 SQL_SRCS := \
 	core/sql/db.c
 

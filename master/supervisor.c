@@ -34,10 +34,11 @@
 #include "aviary/mem.h"
 #include "supervisor.h"
 
-#define SVC_SOCKETS_MAX		4
+#define SVC_UNIX_MAX		4	/* UNIX sockets in a service's row */
+#define SVC_SOCKETS_MAX		16	/* all its sockets, TCP included */
 #define SVC_STABLE_MS		60000	/* a run this long resets the back-off */
 #define SVC_KILL_GRACE_MS	5000	/* after SIGKILL, before giving up */
-#define SVC_LISTEN_FDS_MAX	128	/* "client=3,userdb=4" */
+#define SVC_LISTEN_FDS_MAX	256	/* "socket=3,tcp0=4,...,tcp14=18" */
 
 /* ---- the service table ---------------------------------------------- */
 
@@ -49,16 +50,20 @@ struct svc_socket_def {
 
 /* A service: which binary, when it is enabled, the user it drops to
  * (checked here so that a bad one fails at start, not in a restart
- * loop), and its sockets, passed as descriptors 3, 4, ... in order.
- * Later services (lmtp, imap, pop3) are rows here. */
+ * loop), and its sockets, passed as descriptors 3, 4, ... in order:
+ * first its UNIX sockets in the row's order, then one TCP listener per
+ * entry of its 'tcp' list (if it has one), named "tcp0", "tcp1", ... in
+ * the list's order. Later services (imap, pop3) are rows here. */
 struct svc_def {
 	const char		*name;
 	const char		*binary;	/* in the libexec directory */
 	const char		*user_key;
 	bool			(*enabled)(const struct aviary_config *);
 	const char		*(*user)(const struct aviary_config *);
-	struct svc_socket_def	 sockets[SVC_SOCKETS_MAX];
+	struct svc_socket_def	 sockets[SVC_UNIX_MAX];
 	size_t			 nsockets;
+	const char		*tcp_key;	/* "lmtp.listen"; NULL: none */
+	const struct conf_list	*(*tcp)(const struct aviary_config *);
 };
 
 static bool
@@ -85,13 +90,94 @@ auth_userdb_socket(const struct aviary_config *c)
 	return &c->auth.userdb_socket;
 }
 
+static bool
+lmtp_enabled(const struct aviary_config *c)
+{
+	return c->lmtp.enabled;
+}
+
+static const char *
+lmtp_user(const struct aviary_config *c)
+{
+	return c->lmtp.user;
+}
+
+static const struct aviary_socket_config *
+lmtp_socket(const struct aviary_config *c)
+{
+	return &c->lmtp.socket;
+}
+
+static const struct conf_list *
+lmtp_listen(const struct aviary_config *c)
+{
+	return &c->lmtp.listen;
+}
+
 static const struct svc_def svc_defs[] = {
 	{ "auth", "aviary-auth", "auth.user", auth_enabled, auth_user, {
 		{ "client", "auth.client_socket", auth_client_socket },
 		{ "userdb", "auth.userdb_socket", auth_userdb_socket },
-	}, 2 },
+	}, 2, NULL, NULL },
+	{ "lmtp", "aviary-lmtp", "lmtp.user", lmtp_enabled, lmtp_user, {
+		{ "socket", "lmtp.socket", lmtp_socket },
+	}, 1, "lmtp.listen", lmtp_listen },
 };
 #define NSVC	N_ELEMENTS(svc_defs)
+
+/* The listeners of 'def' under 'cfg', initialized but not opened, in
+ * descriptor order: out[0..*n_r). Returns 0, or -1 with *error_r from
+ * 'a' (without the file name). */
+static int
+svc_listeners(const struct svc_def *def, const struct aviary_config *cfg,
+    struct listener out[SVC_SOCKETS_MAX], size_t *n_r, struct arena *a,
+    const char **error_r)
+{
+	const struct conf_list	*tcp;
+	char			 name[LISTENER_NAME_MAX];
+	size_t			 i, n = 0;
+
+	*n_r = 0;
+	for (i = 0; i < def->nsockets; i++) {
+		const struct svc_socket_def *sd = &def->sockets[i];
+
+		if (listener_init(&out[n], sd->name, sd->key, sd->get(cfg), a,
+		    error_r) == -1)
+			return -1;
+		*n_r = ++n;
+	}
+	if (def->tcp == NULL)
+		return 0;
+	tcp = def->tcp(cfg);
+	if (tcp->n > SVC_SOCKETS_MAX - n) {
+		*error_r = arena_printf(a, "%s: at most %zu addresses",
+		    def->tcp_key, SVC_SOCKETS_MAX - n);
+		return -1;
+	}
+	for (i = 0; i < tcp->n; i++) {
+		(void)snprintf(name, sizeof(name), "tcp%u", (unsigned)i);
+		if (listener_init_tcp(&out[n], name, def->tcp_key, tcp->v[i],
+		    a, error_r) == -1)
+			return -1;
+		*n_r = ++n;
+	}
+	return 0;
+}
+
+/* The configuration key of 'l', one of def's listeners, for messages. */
+static const char *
+svc_listener_key(const struct svc_def *def, const struct listener *l,
+    struct arena *a)
+{
+	size_t	 i;
+
+	if (l->kind == LISTENER_TCP)
+		return def->tcp_key;
+	for (i = 0; i < def->nsockets; i++)
+		if (strcmp(def->sockets[i].name, l->name) == 0)
+			return arena_printf(a, "%s.path", def->sockets[i].key);
+	return def->name;
+}
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -227,7 +313,7 @@ supervisor_config_load(struct aviary_config *cfg, const char *path,
 	const char	*dir, *why;
 	char		 bin[PATH_MAX];
 	struct stat	 sb;
-	size_t		 i, j, k, nseen = 0;
+	size_t		 i, j, k, n, nseen = 0;
 
 	if (aviary_config_load(cfg, path, a, error_r) == -1)
 		return -1;
@@ -245,6 +331,37 @@ supervisor_config_load(struct aviary_config *cfg, const char *path,
 			continue;
 		if (svc_check_user(def, cfg, path, a, error_r) == -1)
 			return -1;
+		if (svc_listeners(def, cfg, &seen[nseen], &n, a, &why) == -1) {
+			*error_r = arena_printf(a, "%s: %s", path, why);
+			return -1;
+		}
+		for (j = nseen; j < nseen + n; j++) {
+			const struct listener *l = &seen[j];
+
+			for (k = 0; k < j; k++) {
+				if (!listener_same_place(&seen[k], l))
+					continue;
+				if (l->kind == LISTENER_UNIX)
+					*error_r = arena_printf(a, "%s: %s: %s "
+					    "is already another socket's path",
+					    path, svc_listener_key(def, l, a),
+					    l->path);
+				else if (strcmp(seen[k].spec, l->spec) == 0)
+					*error_r = arena_printf(a, "%s: %s: "
+					    "'%s' is listed twice", path,
+					    svc_listener_key(def, l, a),
+					    l->spec);
+				else
+					*error_r = arena_printf(a, "%s: %s: "
+					    "'%s' is the same address as '%s'",
+					    path, svc_listener_key(def, l, a),
+					    l->spec, seen[k].spec);
+				return -1;
+			}
+		}
+		nseen += n;
+		/* Last: what the file says is checked even where the
+		 * binary is not installed (yet). */
 		if (svc_binary_path(def, dir, bin, sizeof(bin)) == -1) {
 			*error_r = arena_printf(a, "%s: aviaryd.libexec_dir: "
 			    "path too long", path);
@@ -261,25 +378,6 @@ supervisor_config_load(struct aviary_config *cfg, const char *path,
 			    "directory is aviaryd.libexec_dir, or aviaryd's "
 			    "own)", path, bin, why);
 			return -1;
-		}
-		for (j = 0; j < def->nsockets; j++) {
-			const struct svc_socket_def *sd = &def->sockets[j];
-			struct listener *l = &seen[nseen];
-
-			if (listener_init(l, sd->name, sd->key, sd->get(cfg), a,
-			    &why) == -1) {
-				*error_r = arena_printf(a, "%s: %s", path, why);
-				return -1;
-			}
-			for (k = 0; k < nseen; k++) {
-				if (strcmp(seen[k].path, l->path) == 0) {
-					*error_r = arena_printf(a, "%s: %s.path: "
-					    "%s is already another socket's "
-					    "path", path, sd->key, l->path);
-					return -1;
-				}
-			}
-			nseen++;
 		}
 	}
 	return 0;
@@ -318,9 +416,10 @@ struct sock_plan {
 	char		 tmp[LISTENER_PATH_MAX];	/* "": bound at l.path */
 };
 
-/* An open listener at 'path' whose file is still the one we created. */
+/* An open listener at the place of 'want' (UNIX: at its path, with the
+ * file still the one we created; TCP: on its address), in any service. */
 static struct listener *
-sup_find_listener(struct supervisor *sup, const char *path)
+sup_find_listener(struct supervisor *sup, const struct listener *want)
 {
 	size_t	 i, j;
 
@@ -328,7 +427,7 @@ sup_find_listener(struct supervisor *sup, const char *path)
 		for (j = 0; j < sup->svcs[i].nsock; j++) {
 			struct listener *l = &sup->svcs[i].sock[j];
 
-			if (l->fd != -1 && strcmp(l->path, path) == 0 &&
+			if (l->fd != -1 && listener_same_place(l, want) &&
 			    listener_file_is_ours(l))
 				return l;
 		}
@@ -337,11 +436,13 @@ sup_find_listener(struct supervisor *sup, const char *path)
 }
 
 /* Make the sockets match 'cfg' (already validated): keep the sockets
- * whose path, mode and owner did not change; bind new paths; replace a
- * socket whose mode or owner changed by binding the new one at
- * "<path>.new" and renaming it over the old file, so that the path
- * never stops answering. Everything that can fail happens before the
- * first change: on -1 (*error_r from 'a') nothing changed. */
+ * whose path, mode and owner did not change, and the TCP listeners
+ * whose address did not (whatever their position, so their names may
+ * change); bind new paths and addresses; replace a UNIX socket whose
+ * mode or owner changed by binding the new one at "<path>.new" and
+ * renaming it over the old file, so that the path never stops
+ * answering. Everything that can fail happens before the first change:
+ * on -1 (*error_r from 'a') nothing changed. */
 static int
 sup_apply_sockets(struct supervisor *sup, const struct aviary_config *cfg,
     struct arena *a, const char **error_r)
@@ -354,18 +455,20 @@ sup_apply_sockets(struct supervisor *sup, const struct aviary_config *cfg,
 	memset(plan, 0, sizeof(plan));
 	for (i = 0; i < NSVC; i++) {
 		const struct svc_def *def = sup->svcs[i].def;
+		struct listener	 want[SVC_SOCKETS_MAX];
+		size_t		 nwant;
 
 		if (!def->enabled(cfg))
 			continue;
-		for (j = 0; j < def->nsockets; j++) {
-			const struct svc_socket_def *sd = &def->sockets[j];
+		if (svc_listeners(def, cfg, want, &nwant, a, error_r) == -1)
+			goto out;
+		for (j = 0; j < nwant; j++) {
 			struct sock_plan *p = &plan[i][j];
 
+			/* Counted before it may fail: out closes it. */
 			nplan[i] = j + 1;
-			if (listener_init(&p->l, sd->name, sd->key,
-			    sd->get(cfg), a, error_r) == -1)
-				goto out;
-			p->old = sup_find_listener(sup, p->l.path);
+			p->l = want[j];
+			p->old = sup_find_listener(sup, &p->l);
 			if (p->old != NULL && listener_same(p->old, &p->l)) {
 				p->reuse = true;
 				continue;
@@ -383,8 +486,12 @@ sup_apply_sockets(struct supervisor *sup, const struct aviary_config *cfg,
 				}
 			}
 			if (listener_open(&p->l, p->tmp[0] ? p->tmp : p->l.path,
-			    a, error_r) == -1)
+			    a, error_r) == -1) {
+				if (p->l.kind == LISTENER_TCP)
+					*error_r = arena_printf(a, "%s: %s",
+					    def->tcp_key, *error_r);
 				goto out;
+			}
 		}
 	}
 
@@ -674,10 +781,14 @@ sup_reconfigure(struct supervisor *sup)
 {
 	size_t	 i;
 
+	/* Every flag first: starting one service checks whether all the
+	 * enabled ones run ("ready"), which must not count a later one as
+	 * disabled. */
+	for (i = 0; i < NSVC; i++)
+		sup->svcs[i].enabled = sup->svcs[i].def->enabled(&sup->cfg);
 	for (i = 0; i < NSVC; i++) {
 		struct svc *svc = &sup->svcs[i];
 
-		svc->enabled = svc->def->enabled(&sup->cfg);
 		switch (svc->state) {
 		case SVC_WAITING:
 			ev_timer_del(&svc->timer);

@@ -10,8 +10,8 @@
  * Modules:
  *   supervisor.c  the services' lifecycle: start, exit, back-off,
  *                 reload (SIGHUP), graceful stop (SIGTERM/SIGINT)
- *   listener.c    UNIX listening sockets aviaryd creates and keeps
- *                 open across service restarts and reloads
+ *   listener.c    listening sockets (UNIX and TCP) aviaryd creates
+ *                 and keeps open across service restarts and reloads
  *   spawn.c       fork + exec of one service with its sockets as fds 3..
  *   logfwd.c      daemon mode: the services' stderr, line by line, into
  *                 aviaryd's log (syslog)
@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "aviary/compat.h"
@@ -40,17 +41,35 @@ struct ev;
 /* sizeof(sockaddr_un.sun_path); a path must leave room for its NUL. */
 #define LISTENER_PATH_MAX	108
 #define LISTENER_NAME_MAX	16
+/* A TCP spec as configured: "[v6addr%scope]:port" fits with room. */
+#define LISTENER_SPEC_MAX	96
 /* Suffix of the temporary name a replacement socket is bound at before
  * it is renamed over the old one (reload with a changed mode or owner). */
 #define LISTENER_TMP_SUFFIX	".new"
 
-/* One UNIX listening socket. 'uid'/'gid' are (uid_t)-1/(gid_t)-1 for
- * "leave as created" (also whenever aviaryd is not root). dev/ino name
- * the socket file aviaryd created, so that it never unlinks a file that
- * someone else put at the path since. */
+enum listener_kind {
+	LISTENER_UNIX,
+	LISTENER_TCP,
+};
+
+/* One listening socket: a UNIX socket file, or a TCP address.
+ *
+ * UNIX: 'uid'/'gid' are (uid_t)-1/(gid_t)-1 for "leave as created" (also
+ * whenever aviaryd is not root). dev/ino name the socket file aviaryd
+ * created, so that it never unlinks a file that someone else put at the
+ * path since.
+ *
+ * TCP: 'spec' is the configured "host:port" / "[v6]:port" (for messages
+ * and for sock_tcp_listen), 'addr' the address it binds, which is what
+ * identifies the listener: two specs with the same address are the same
+ * listener ("127.0.0.1:24" and "127.0.0.1:024"). 'path' is "". */
 struct listener {
+	enum listener_kind	 kind;
 	char		 name[LISTENER_NAME_MAX];	/* AVIARY_LISTEN_FDS key */
-	char		 path[LISTENER_PATH_MAX];
+	char		 path[LISTENER_PATH_MAX];	/* UNIX */
+	char		 spec[LISTENER_SPEC_MAX];	/* TCP */
+	struct sockaddr_storage	 addr;			/* TCP */
+	socklen_t	 addrlen;			/* TCP */
 	unsigned	 mode;
 	uid_t		 uid;
 	gid_t		 gid;
@@ -59,26 +78,40 @@ struct listener {
 	ino_t		 ino;
 };
 
-/* Fill *l from the configuration of one socket (nothing is opened; fd
- * is -1). 'key' names the socket in errors ("auth.client_socket").
+/* Fill *l from the configuration of one UNIX socket (nothing is opened;
+ * fd is -1). 'key' names the socket in errors ("auth.client_socket").
  * Resolves owner and group names when running as root. Returns 0, or -1
  * with *error_r from 'a' (relative or too long path, unknown owner). */
 int	listener_init(struct listener *l, const char *name, const char *key,
 	    const struct aviary_socket_config *s, struct arena *a,
 	    const char **error_r) AV_WARN_UNUSED;
-/* Same path, mode and owner: an open socket can serve both. */
+/* Fill *l from one TCP spec: "addr:port", "[v6addr]:port", or "*:port"
+ * / ":port" for every address; numeric addresses only, port 1-65535
+ * (nothing is opened; fd is -1). 'key' names the list in errors
+ * ("lmtp.listen"); the message quotes the spec. Returns 0, or -1 with
+ * *error_r from 'a'. */
+int	listener_init_tcp(struct listener *l, const char *name,
+	    const char *key, const char *spec, struct arena *a,
+	    const char **error_r) AV_WARN_UNUSED;
+/* UNIX: same path, mode and owner; TCP: same address. An open socket
+ * can serve both. */
 bool	listener_same(const struct listener *a, const struct listener *b);
-/* The file at l->path is still the socket l created. */
+/* Same UNIX path or same TCP address: two such cannot coexist. */
+bool	listener_same_place(const struct listener *a,
+	    const struct listener *b);
+/* Open, and (UNIX) the file at l->path is still the socket l created. */
 bool	listener_file_is_ours(const struct listener *l);
-/* Create the socket at 'bind_path' (l->path, or a temporary name) with
- * l's mode and owner; sets l->fd, dev, ino. Refuses a path where a live
- * socket answers (another aviaryd); a stale socket file is replaced.
- * Returns 0, or -1 with *error_r from 'a'. */
+/* UNIX: create the socket at 'bind_path' (l->path, or a temporary name)
+ * with l's mode and owner; sets l->fd, dev, ino. Refuses a path where a
+ * live socket answers (another aviaryd); a stale socket file is
+ * replaced. TCP: bind and listen on l->spec with SO_REUSEADDR
+ * (sock_tcp_listen; 'bind_path' is ignored). Returns 0, or -1 with
+ * *error_r from 'a'. */
 int	listener_open(struct listener *l, const char *bind_path,
 	    struct arena *a, const char **error_r) AV_WARN_UNUSED;
-/* Close the descriptor (if open). If 'unlink_path' is not NULL (l->path,
- * or the temporary name it was bound at) and the socket file there is
- * still the one l created, unlink it. */
+/* Close the descriptor (if open). UNIX: if 'unlink_path' is not NULL
+ * (l->path, or the temporary name it was bound at) and the socket file
+ * there is still the one l created, unlink it. */
 void	listener_close(struct listener *l, const char *unlink_path);
 
 /* ---- spawn.c ------------------------------------------------------- */
@@ -139,10 +172,11 @@ int	supervisor_abspath(const char *path, char *out, size_t outsz)
 	    AV_WARN_UNUSED;
 /* The directory of the running executable (/proc/self/exe). 0 or -1. */
 int	supervisor_exe_dir(char *out, size_t outsz) AV_WARN_UNUSED;
-/* aviary_config_load plus what aviaryd needs on top: distinct absolute
- * socket paths that fit a sockaddr_un, resolvable owners and a non-root
- * service user when running as root, executable service binaries in the
- * libexec directory ('exe_dir' when aviaryd.libexec_dir is empty).
+/* aviary_config_load plus what aviaryd needs on top, for each enabled
+ * service: distinct absolute socket paths that fit a sockaddr_un, TCP
+ * specs that parse and bind distinct addresses, resolvable owners and a
+ * non-root service user when running as root, an executable binary in
+ * the libexec directory ('exe_dir' when aviaryd.libexec_dir is empty).
  * Returns 0, or -1 with *error_r from 'a'. */
 int	supervisor_config_load(struct aviary_config *cfg, const char *path,
 	    const char *exe_dir, struct arena *a, const char **error_r)

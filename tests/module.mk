@@ -18,7 +18,9 @@ UNIT_SRCS := \
 	tests/unit/test_buf.c \
 	tests/unit/test_conf.c \
 	tests/unit/test_ev.c \
+	tests/unit/test_lmtp_parse.c \
 	tests/unit/test_lru.c \
+	tests/unit/test_maildir.c \
 	tests/unit/test_mech.c \
 	tests/unit/test_password.c \
 	tests/unit/test_str.c \
@@ -26,7 +28,9 @@ UNIT_SRCS := \
 FUZZ_SRCS := \
 	tests/fuzz/fuzz_addr.c \
 	tests/fuzz/fuzz_authproto.c \
-	tests/fuzz/fuzz_conf_yaml.c
+	tests/fuzz/fuzz_conf_yaml.c \
+	tests/fuzz/fuzz_lmtp.c \
+	tests/fuzz/fuzz_maildir_name.c
 FUZZ_REPLAY_SRC := tests/fuzz/fuzz_replay.c
 
 FUZZ_TIME	?= 12
@@ -61,6 +65,12 @@ AUTH_TEST_OBJS := $(UNIT_AUTH_BINS:%=%.o) \
 	$(B)/tests/fuzz/fuzz_authproto.o \
 	$(FUZZ_B)/obj/tests/fuzz/fuzz_authproto.o
 
+# Tests of aviary-lmtp's pure parser, likewise linked with its object.
+UNIT_LMTP_BINS := $(B)/tests/unit/test_lmtp_parse
+FUZZ_LMTP_REPLAYS := $(B)/tests/fuzz/fuzz_lmtp_replay
+LMTP_TEST_OBJS := $(UNIT_LMTP_BINS:%=%.o) $(B)/tests/fuzz/fuzz_lmtp.o \
+	$(FUZZ_B)/obj/tests/fuzz/fuzz_lmtp.o
+
 # The libFuzzer side: its own objects, archive and dependency files.
 # Only what the harnesses reach, so a new daemon-side source never
 # breaks the clang build; the auth-sql/ entries are the pure parsers,
@@ -68,6 +78,7 @@ AUTH_TEST_OBJS := $(UNIT_AUTH_BINS:%=%.o) \
 FUZZ_LIB_SRCS := \
 	auth-sql/authproto.c \
 	auth-sql/mech.c \
+	delivery/lmtp_parse.c \
 	core/lib/arena.c \
 	core/lib/base64.c \
 	core/lib/buf.c \
@@ -78,6 +89,7 @@ FUZZ_LIB_SRCS := \
 	core/lib/units.c \
 	core/mail/addr.c \
 	core/mail/config.c \
+	core/mail/maildir.c \
 	core/mail/password.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(FUZZ_B)/obj/%.o)
@@ -87,10 +99,12 @@ FUZZ_RUNS := $(FUZZ_NAMES:%=fuzz-run-%)
 
 $(UNIT_OBJS): CPPFLAGS += $(call pc,--cflags,cmocka)
 $(AUTH_TEST_OBJS): CPPFLAGS += -Iauth-sql
+$(LMTP_TEST_OBJS): CPPFLAGS += -Idelivery
 
 unit-tests: $(UNIT_TESTS)
 
-$(filter-out $(UNIT_AUTH_BINS),$(UNIT_BINS)): $(B)/tests/unit/%: \
+$(filter-out $(UNIT_AUTH_BINS) $(UNIT_LMTP_BINS),$(UNIT_BINS)): \
+    $(B)/tests/unit/%: \
     $(B)/tests/unit/%.o $(B)/libaviary-mail.a $(B)/libaviary-core.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MAIL_LIBS) $(CORE_LIBS) $(CMOCKA_LIBS)
@@ -112,7 +126,18 @@ $(B)/tests/unit/test_mech: $(B)/tests/unit/test_mech.o \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(filter-out $(FUZZ_AUTH_REPLAYS),$(FUZZ_REPLAYS)): \
+$(B)/tests/unit/test_lmtp_parse: $(B)/tests/unit/test_lmtp_parse.o \
+    $(B)/delivery/lmtp_parse.o $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CMOCKA_LIBS)
+
+$(B)/tests/fuzz/fuzz_lmtp_replay: $(B)/tests/fuzz/fuzz_lmtp.o \
+    $(B)/tests/fuzz/fuzz_replay.o $(B)/delivery/lmtp_parse.o \
+    $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+$(filter-out $(FUZZ_AUTH_REPLAYS) $(FUZZ_LMTP_REPLAYS),$(FUZZ_REPLAYS)): \
     $(B)/tests/fuzz/%_replay: $(B)/tests/fuzz/%.o \
     $(B)/tests/fuzz/fuzz_replay.o $(B)/libaviary-mail.a $(B)/libaviary-core.a
 	$(E) "  LD      $@"

@@ -23,7 +23,8 @@ def main():
     args = p.parse_args()
 
     aviarydev.die_with_parent()
-    stack = aviarydev.Stack(args.var, args.build)
+    stack = aviarydev.Stack(args.var, args.build,
+                            lmtp_listen=["127.0.0.1:10024"])
     stopping = []
 
     def on_signal(signum, frame):
@@ -52,6 +53,8 @@ Aviary development stack
   auth (SASL)    {stack.auth_client_socket}  (Postfix: smtpd_sasl_type = dovecot,
                  smtpd_sasl_path = {stack.auth_client_socket})
   userdb         {stack.auth_userdb_socket}
+  LMTP           {stack.lmtp_socket} and 127.0.0.1:10024  (Postfix:
+                 virtual_transport = lmtp:unix:{stack.lmtp_socket})
   demo mailbox   demo@example.test  password: {password}
 
   try:  {admin} -c {cfg} domain list

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "aviary/base64.h"
+#include "aviary/mem.h"
 
 static const char	*sock_path, *user_prefix, *user_domain;
 static char		 password[512];
@@ -135,16 +136,18 @@ main(int argc, char **argv)
 		return 64;
 	}
 	sock_path = argv[1];
-	conns = (unsigned)atoi(argv[2]);
-	nreq = (unsigned)atoi(argv[3]);
+	conns = (unsigned)strtoul(argv[2], NULL, 10);
+	nreq = (unsigned)strtoul(argv[3], NULL, 10);
 	user_prefix = argv[4];
 	user_domain = argv[5];
-	nusers = (unsigned)atoi(argv[6]);
+	nusers = (unsigned)strtoul(argv[6], NULL, 10);
+	if (conns == 0 || nreq == 0 || nusers == 0)
+		return 64;
 	if (fgets(password, sizeof(password), stdin) == NULL)
 		return 64;
 	password[strcspn(password, "\r\n")] = '\0';
-	lat = calloc(nreq, sizeof(*lat));
-	th = calloc(conns, sizeof(*th));
+	lat = xcalloc(nreq, sizeof(*lat));
+	th = xcalloc(conns, sizeof(*th));
 	t0 = now_s();
 	for (i = 0; i < conns; i++)
 		pthread_create(&th[i], NULL, worker, NULL);

@@ -157,11 +157,26 @@ conf_defaults_ctx(struct conf_ctx *ctx, const struct conf_item *t, void *dst)
 			conf_defaults_ctx(ctx, t->sub, (char *)dst + t->offset);
 			continue;
 		}
-		if (t->type == CONF_T_LIST && t->def == NULL) {
+		if (t->type == CONF_T_LIST) {
+			/* A list default is comma-separated: "a,b,c". */
 			struct conf_list *l = (void *)((char *)dst + t->offset);
+			const char *p = t->def, *comma;
+			size_t n = 0;
 
 			l->v = NULL;
 			l->n = 0;
+			if (p == NULL || *p == '\0')
+				continue;
+			for (comma = p; comma != NULL;
+			    comma = strchr(comma + 1, ','))
+				n++;
+			l->v = arena_zalloc(ctx->a, (n + 1) * sizeof(char *));
+			while (p != NULL) {
+				comma = strchr(p, ',');
+				l->v[l->n++] = comma ? arena_strndup(ctx->a, p,
+				    (size_t)(comma - p)) : arena_strdup(ctx->a, p);
+				p = comma ? comma + 1 : NULL;
+			}
 			continue;
 		}
 		/* Defaults are ours: a bad one is a bug caught by the unit

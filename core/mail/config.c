@@ -188,6 +188,52 @@ static const struct conf_item auth_table[] = {
 	CONF_END
 };
 
+SOCKET_TABLE(lmtp_socket_table, "/var/spool/postfix/private/aviary-lmtp",
+    "0660", "postfix", "postfix");
+
+static const char *
+check_delimiter(const char *v)
+{
+	return strlen(v) <= 1 && strchr(v, '@') == NULL &&
+	    strchr(v, '/') == NULL ? NULL :
+	    "one character at most, not '@' or '/'";
+}
+
+static const char *
+check_folder(const char *v)
+{
+	/* A Maildir++ folder name (ASCII, no '.', '/' or leading '.'). */
+	const char	*p;
+
+	if (v[0] == '\0' || strlen(v) > 64)
+		return "folder names have 1 to 64 characters";
+	for (p = v; *p; p++)
+		if (*p == '.' || *p == '/' || *p == '&' ||
+		    (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return "folder names are ASCII without '.', '/' or '&'";
+	return strcasecmp(v, "INBOX") == 0 ? "INBOX is not a folder" : NULL;
+}
+
+#define LMTP_OFF(f)	offsetof(struct aviary_lmtp_config, f)
+static const struct conf_item lmtp_table[] = {
+	CONF_BOOL("enabled", LMTP_OFF(enabled), "true"),
+	CONF_STR("user", LMTP_OFF(user), "vmail"),
+	CONF_SECTION("socket", LMTP_OFF(socket), lmtp_socket_table),
+	CONF_LIST("listen", LMTP_OFF(listen), NULL),
+	CONF_SIZE("max_message_size", LMTP_OFF(max_message_size), "50M", 1024,
+	    (uint64_t)2 << 30),
+	CONF_UINT("max_recipients", LMTP_OFF(max_recipients), "1000", 1,
+	    100000),
+	CONF_STR_CHECK("recipient_delimiter", LMTP_OFF(recipient_delimiter),
+	    "+", check_delimiter),
+	CONF_BOOL("quota_temporary", LMTP_OFF(quota_temporary), "false"),
+	CONF_LIST_CHECK("folders", LMTP_OFF(folders), "Drafts,Sent,Trash,Junk",
+	    check_folder),
+	CONF_STR("hostname", LMTP_OFF(hostname), ""),
+	CONF_TIME("timeout", LMTP_OFF(timeout), "5m", 10, 3600),
+	CONF_END
+};
+
 static const struct conf_item aviaryd_table[] = {
 	CONF_STR_CHECK("libexec_dir", offsetof(struct aviary_aviaryd_config,
 	    libexec_dir), "", check_abs_path_or_empty),
@@ -207,6 +253,7 @@ const struct conf_item aviary_config_table[] = {
 	CONF_SECTION("passwords", offsetof(struct aviary_config, passwords),
 	    passwords_table),
 	CONF_SECTION("auth", offsetof(struct aviary_config, auth), auth_table),
+	CONF_SECTION("lmtp", offsetof(struct aviary_config, lmtp), lmtp_table),
 	CONF_END
 };
 

@@ -946,7 +946,11 @@ def test_userdb_user(env, u):
     head, f = userdb_fields(u.user(1, BOB))
     assert head == ["USER", "1", BOB]
     home = os.path.join(env.stack.mailroot, DOM, "bob")
-    assert f == {"home": home, "uid": "5000", "gid": "5000",
+    # The mail user of the stack's configuration (nobody when root).
+    cfg = open(env.stack.config).read()
+    uid = re.search(r"\n  uid: (\d+)\n", cfg).group(1)
+    gid = re.search(r"\n  gid: (\d+)\n", cfg).group(1)
+    assert f == {"home": home, "uid": uid, "gid": gid,
                  "mail": "maildir:" + home,
                  "quota_rule": "*:bytes=%d" % (500 << 20),
                  "quota_rule2": "*:messages=1000", "active": "1"}

@@ -6,6 +6,8 @@ MariaDB stack of this module's own (tools/aviarydev.py).
 Some tests replace aviary-auth by a small Python stand-in (through
 aviaryd.libexec_dir) to see exactly what a service receives, or to
 misbehave in ways aviary-auth does not: ignore SIGTERM, exit at once.
+The lmtp service (a UNIX socket and TCP listeners) is tested with a
+stand-in aviary-lmtp only; every other test disables it.
 
 Every aviaryd a test starts is stopped in the fixture's teardown, and
 every service process it was seen to run is killed by pid if it
@@ -139,18 +141,19 @@ class Aviaryd:
             pattern, "it exited: %s" % self.proc.poll() if self.eof
             else "%ds" % timeout, self.output()))
 
-    def child(self, timeout=READY_TIMEOUT, other_than=None):
-        """The pid of the one aviary-auth child (not 'other_than')."""
+    def child(self, timeout=READY_TIMEOUT, other_than=None,
+              comm="aviary-auth"):
+        """The pid of the one 'comm' child (not 'other_than')."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pids = [p for p in children(self.pid) if p != other_than]
+            pids = [p for p in children(self.pid, comm) if p != other_than]
             self.seen.update(pids)
             if len(pids) == 1:
                 return pids[0]
             assert len(pids) < 2, "two services at once: %s" % pids
             time.sleep(0.05)
-        pytest.fail("no aviary-auth child in %ds; log:\n%s" % (
-            timeout, self.output()))
+        pytest.fail("no %s child in %ds; log:\n%s" % (
+            comm, timeout, self.output()))
 
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT + 5):
         """Signal; the exit status and the seconds it took."""
@@ -256,22 +259,57 @@ def dstack(tmp_path_factory):
         avstack.stop_stack(s)
 
 
+def without_section(text, name):
+    """YAML text without its top-level section 'name' (if any)."""
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line[:1] not in (" ", "\t", "#", "\n", ""):
+            skipping = line.startswith(name + ":")
+        if not skipping:
+            out.append(line)
+    return "".join(out)
+
+
 class Env:
     def __init__(self, stack):
         self.stack = stack
         self.run = stack.db.rundir
         self.client = os.path.join(self.run, "auth-client")
         self.userdb = os.path.join(self.run, "auth-userdb")
+        self.lmtp = os.path.join(self.run, "lmtp")
         self.daemons = []
 
-    def config(self, auth_extra="", extra="", replace=()):
+    def lmtp_section(self, listen=(), enabled=True, user=None):
+        """Lines for config(lmtp=...): the socket at self.lmtp, mode
+        0660, and 'listen' as the TCP list."""
+        if user is None:
+            user = "nobody" if os.geteuid() == 0 else ""
+        return ("  enabled: %s\n  user: \"%s\"\n  socket:\n    path: %s\n"
+                "    mode: \"0660\"\n    user: \"\"\n    group: \"\"\n"
+                "  listen: %s\n" % ("true" if enabled else "false", user,
+                                    self.lmtp, json.dumps(list(listen))))
+
+    def config(self, auth_extra="", extra="", replace=(), lmtp=None):
         """Rewrite the stack's aviary.yaml: its defaults, failure_delay 0s
-        (no waiting on wrong passwords), plus the given lines, with
-        (old, new) text replacements applied. Returns its path."""
+        (no waiting on wrong passwords), the auth sockets' modes 0666
+        (client) and 0660 (userdb), plus the given lines, with (old,
+        new) text replacements applied. 'lmtp': the lines of the
+        lmtp section, which replaces any the stack writes; by default
+        "enabled: false" (aviary-lmtp is not among the binaries tested
+        here). Returns its path."""
         self.stack.write_config(extra=extra, auth_extra="  failure_delay: 0s\n"
                                 + auth_extra)
         with open(self.stack.config) as f:
-            text = f.read()
+            text = without_section(f.read(), "lmtp")
+        # The socket modes these tests expect, whatever the stack's are.
+        for path, mode in ((self.client, "0666"), (self.userdb, "0660")):
+            text, n = re.subn(r'(\n    path: %s\n    mode: )"\d+"\n'
+                              % re.escape(path), r'\g<1>"%s"\n' % mode, text)
+            assert n == 1, (path, text)
+        if not text.endswith("\n"):
+            text += "\n"
+        text += "lmtp:\n" + (lmtp if lmtp is not None else
+                             "  enabled: false\n")
         for old, new in replace:
             assert old in text, old
             text = text.replace(old, new)
@@ -306,17 +344,23 @@ def env(dstack):
         e.config()
 
 
-def fake_service(directory, body):
-    """A stand-in aviary-auth in 'directory' (for aviaryd.libexec_dir):
-    a Python script doing 'body'."""
+def fake_service(directory, body, name="aviary-auth"):
+    """A stand-in service binary 'name' in 'directory' (for
+    aviaryd.libexec_dir): a Python script doing 'body'."""
     os.makedirs(directory, exist_ok=True)
     os.chmod(directory, 0o755)
-    path = os.path.join(directory, "aviary-auth")
+    path = os.path.join(directory, name)
     with open(path, "w") as f:
-        f.write("#!/usr/bin/python3\nimport json, os, signal, socket, sys, "
-                "time\n" + body)
+        f.write("#!/usr/bin/python3\nimport json, os, select, signal, "
+                "socket, sys, time\n" + body)
     os.chmod(path, 0o755)
     return directory
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # -- configuration --------------------------------------------------------------
@@ -354,11 +398,34 @@ def test_unknown_key_exits_78_with_file_and_line(env):
     assert not os.path.exists(env.client)
 
 
-@pytest.mark.parametrize("case", ["relative", "duplicate", "libexec", "user"])
+@pytest.mark.parametrize("case", ["relative", "duplicate", "libexec", "user",
+                                  "lmtp-binary", "lmtp-path", "lmtp-user",
+                                  "lmtp-unknown-user"])
 def test_aviaryd_config_errors_exit_78(env, tmp_path, case):
     """What aviaryd checks on top of the file's syntax: socket paths,
     the service binaries, the service user (when root)."""
-    if case == "relative":
+    if case in ("lmtp-user", "lmtp-unknown-user"):
+        if os.geteuid() != 0:
+            pytest.skip("the service user is only checked as root")
+    if case == "lmtp-binary":
+        # Enabled without aviary-lmtp in the libexec directory.
+        libexec = fake_service(str(tmp_path / "libexec"), "")
+        cfg = env.config(extra="aviaryd:\n  libexec_dir: %s\n" % libexec,
+                         lmtp=env.lmtp_section(["127.0.0.1:%d" %
+                                                free_port()]))
+        want = "%s/aviary-lmtp: no such file" % libexec
+    elif case == "lmtp-path":
+        cfg = env.config(lmtp=env.lmtp_section().replace(env.lmtp,
+                                                         env.userdb))
+        want = "lmtp.socket.path: %s is already another socket's path" % \
+            env.userdb
+    elif case == "lmtp-user":
+        cfg = env.config(lmtp=env.lmtp_section(user="root"))
+        want = "lmtp.user: set the system user the service runs as"
+    elif case == "lmtp-unknown-user":
+        cfg = env.config(lmtp=env.lmtp_section(user="no-such-user-here"))
+        want = "lmtp.user: unknown user 'no-such-user-here'"
+    elif case == "relative":
         cfg = env.config(replace=[("path: %s\n" % env.client,
                                    "path: run/auth-client\n")])
         want = "auth.client_socket.path: must be an absolute path"
@@ -684,6 +751,251 @@ while True:
     d.wait_for(r"did not stop within 1s; sending SIGKILL")
     d.wait_for(r"\(pid %d\) killed by signal 9" % pid)
     assert not os.path.exists(env.client)
+
+
+# -- lmtp: a UNIX socket and TCP listeners -----------------------------------
+
+# A stand-in aviary-lmtp: it writes what it received to <OUT>/<pid>.json,
+# then greets every connection on any of its sockets with the socket's
+# name from AVIARY_LISTEN_FDS ("220 tcp0") and closes it.
+LMTP_STANDIN = """
+out = sys.argv[sys.argv.index("-c") + 1] + ".lmtp"
+fds = sorted(int(x) for x in os.listdir("/proc/self/fd"))
+named = {}
+for item in os.environ["AVIARY_LISTEN_FDS"].split(","):
+    k, _, v = item.partition("=")
+    named[k] = socket.socket(fileno=int(v))
+info = {
+    "argv": sys.argv,
+    "listen": os.environ["AVIARY_LISTEN_FDS"],
+    "fds": fds,
+    "socks": {k: [s.family, s.getsockname(), s.fileno(),
+                  s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
+                  os.fstat(s.fileno()).st_ino] for k, s in named.items()},
+}
+os.makedirs(out, exist_ok=True)
+with open(os.path.join(out, "%d.tmp" % os.getpid()), "w") as f:
+    json.dump(info, f)
+os.rename(os.path.join(out, "%d.tmp" % os.getpid()),
+          os.path.join(out, "%d.json" % os.getpid()))
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+by_fd = {s.fileno(): k for k, s in named.items()}
+while True:
+    for s in select.select(list(named.values()), [], [])[0]:
+        try:
+            c, _ = s.accept()
+        except BlockingIOError:
+            continue
+        c.sendall(("220 %s\\r\\n" % by_fd[s.fileno()]).encode())
+        c.close()
+"""
+
+
+def lmtp_libexec(tmp_path):
+    """A libexec directory with the stand-in aviary-lmtp and the real
+    aviary-auth (a symbolic link: both services run)."""
+    d = fake_service(str(tmp_path / "libexec"), LMTP_STANDIN, "aviary-lmtp")
+    os.symlink(os.path.join(avstack.BUILD, "aviary-auth"),
+               os.path.join(d, "aviary-auth"))
+    return d
+
+
+def lmtp_seen(env, d, other_than=None):
+    """(pid, what it received) of d's aviary-lmtp."""
+    pid = d.child(comm="aviary-lmtp", other_than=other_than)
+    path = os.path.join(env.stack.config + ".lmtp", "%d.json" % pid)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, d.output()
+        time.sleep(0.05)
+    with open(path) as f:
+        return pid, json.load(f)
+
+
+def greeting(addr, timeout=10):
+    """What the stand-in says on a UNIX path or a (host, port)."""
+    family = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(addr)
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode().strip()
+
+
+def refused(port):
+    with socket.socket() as s:
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            return True
+        return False
+
+
+def test_lmtp_sockets_and_reloads(env, tmp_path):
+    """The lmtp service gets its UNIX socket as 3 ("socket") and one TCP
+    listener per lmtp.listen entry as 4, 5, ... ("tcp0", "tcp1", ...);
+    a reload keeps the listeners whose address stays, whatever their
+    new position, binds the new ones and closes the removed ones."""
+    libexec = lmtp_libexec(tmp_path)
+    p1 = free_port()
+    p2 = free_port()
+    while p2 == p1:
+        p2 = free_port()
+    a1, a2 = "127.0.0.1:%d" % p1, "127.0.0.1:%d" % p2
+    ex = "aviaryd:\n  libexec_dir: %s\n" % libexec
+    env.config(extra=ex, lmtp=env.lmtp_section([a1]))
+    d = env.start()
+    d.wait_for(r"aviaryd: ready \(2 services\)")
+    d.child()                                     # aviary-auth, for cleanup
+    pid, info = lmtp_seen(env, d)
+    d.wait_for(r"lmtp: started aviary-lmtp \(pid %d\)" % pid)
+    assert info["argv"][1:] == ["-c", env.stack.config]
+    assert info["listen"] == "socket=3,tcp0=4"
+    # 0-2, its two sockets (none of aviary-auth's), the listing's own.
+    assert info["fds"][:5] == [0, 1, 2, 3, 4] and len(info["fds"]) == 6, info
+    unix, tcp0 = info["socks"]["socket"], info["socks"]["tcp0"]
+    assert unix[:4] == [socket.AF_UNIX, env.lmtp, 3, 1]
+    assert tcp0[:4] == [socket.AF_INET, ["127.0.0.1", p1], 4, 1]
+    st = os.stat(env.lmtp)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660
+    assert greeting(env.lmtp) == "220 socket"
+    assert greeting(("127.0.0.1", p1)) == "220 tcp0"
+    assert answers(env.client)                    # auth serves meanwhile
+
+    # A listener added in front: the old one is kept, now as tcp1.
+    env.config(extra=ex, lmtp=env.lmtp_section([a2, a1]))
+    mark = d.mark()
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(r"reloaded ", since=mark)
+    pid2, info = lmtp_seen(env, d, other_than=pid)
+    assert info["listen"] == "socket=3,tcp0=4,tcp1=5"
+    socks = info["socks"]
+    assert socks["tcp0"][:4] == [socket.AF_INET, ["127.0.0.1", p2], 4, 1]
+    assert socks["tcp1"][:4] == [socket.AF_INET, ["127.0.0.1", p1], 5, 1]
+    assert socks["tcp1"][4] == tcp0[4]            # the same socket
+    assert socks["socket"][4] == unix[4]
+    assert greeting(("127.0.0.1", p1)) == "220 tcp1"
+    assert greeting(("127.0.0.1", p2)) == "220 tcp0"
+    assert greeting(env.lmtp) == "220 socket"
+
+    # The first one removed: closed (refused), the other kept as tcp0.
+    kept = socks["tcp0"][4]
+    env.config(extra=ex, lmtp=env.lmtp_section([a2]))
+    mark = d.mark()
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(r"reloaded ", since=mark)
+    pid3, info = lmtp_seen(env, d, other_than=pid2)
+    assert info["listen"] == "socket=3,tcp0=4"
+    assert info["socks"]["tcp0"][4] == kept
+    assert refused(p1)
+    assert greeting(("127.0.0.1", p2)) == "220 tcp0"
+
+    # An address that cannot be bound (someone else listens there): the
+    # reload fails as a whole, the service and its sockets stay as they
+    # were.
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        a3 = "127.0.0.1:%d" % other.getsockname()[1]
+        env.config(extra=ex, lmtp=env.lmtp_section([a2, a3]))
+        mark = d.mark()
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for(r"error: reload failed, still running the previous "
+                   r"configuration: lmtp.listen: %s: Address already in use"
+                   % re.escape(a3), since=mark)
+        assert children(d.pid, "aviary-lmtp") == [pid3]
+        assert greeting(("127.0.0.1", p2)) == "220 tcp0"
+
+    # Disabled: the service stops, its socket file and listener go.
+    env.config(extra=ex, lmtp=env.lmtp_section([a2], enabled=False))
+    mark = d.mark()
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(r"lmtp: aviary-lmtp \(pid %d\) exited with status 0" % pid3,
+               since=mark)
+    d.wait_for(r"reloaded ", since=mark)
+    assert not os.path.exists(env.lmtp)
+    assert refused(p2)
+    assert children(d.pid, "aviary-lmtp") == []
+    assert answers(env.client)
+    rc, _ = d.stop()
+    assert rc == 0, d.output()
+
+
+def test_lmtp_disabled_creates_nothing(env):
+    """lmtp.enabled: false: no binary needed, no socket, no listener."""
+    port = free_port()
+    env.config(lmtp=env.lmtp_section(["127.0.0.1:%d" % port],
+                                     enabled=False))
+    d = env.start()
+    d.wait_for(r"aviaryd: ready \(1 service\)")
+    assert not os.path.exists(env.lmtp)
+    assert refused(port)
+    assert children(d.pid, "aviary-lmtp") == []
+    assert "aviary-lmtp" not in d.output()
+    rc, _ = d.stop()
+    assert rc == 0
+
+
+def test_lmtp_listen_in_use_at_start_exits_71(env, tmp_path):
+    """A TCP address that cannot be bound is a system error, not a
+    configuration error: exit 71, and nothing is left behind."""
+    libexec = fake_service(str(tmp_path / "libexec"), "", "aviary-lmtp")
+    fake_service(libexec, "", "aviary-auth")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        spec = "127.0.0.1:%d" % other.getsockname()[1]
+        cfg = env.config(extra="aviaryd:\n  libexec_dir: %s\n" % libexec,
+                         lmtp=env.lmtp_section([spec]))
+        r = subprocess.run([AVIARYD, "-F", "-c", cfg], capture_output=True,
+                           text=True, timeout=30, env=avstack.admin_env())
+    assert r.returncode == 71, (r.returncode, r.stderr)
+    assert "fatal: lmtp.listen: %s: Address already in use" % spec in \
+        r.stderr, r.stderr
+    assert not os.path.exists(env.lmtp) and not os.path.exists(env.client)
+
+
+@pytest.mark.parametrize("spec,want", [
+    ("nonsense", "expected address:port"),
+    ("127.0.0.1", "expected address:port"),
+    ("127.0.0.1:", "no port"),
+    ("127.0.0.1:99999", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:0", "port must be a number from 1 to 65535"),
+    ("127.0.0.1:lmtp", "port must be a number from 1 to 65535"),
+    ("localhost:24", "is not a numeric IP address"),
+    ("::1:24", "an IPv6 address goes in brackets"),
+    ("[::1]24", "expected [IPv6 address]:port"),
+    ("dup", "is listed twice"),
+    ("samedup", "is the same address as"),
+])
+def test_lmtp_listen_errors_exit_78(env, tmp_path, spec, want):
+    port = free_port()
+    libexec = fake_service(str(tmp_path / "libexec"), "", "aviary-lmtp")
+    fake_service(libexec, "", "aviary-auth")
+    if spec == "dup":
+        listen = ["127.0.0.1:%d" % port] * 2
+        spec = listen[0]
+    elif spec == "samedup":
+        listen = ["127.0.0.1:%d" % port, "127.0.0.1:0%d" % port]
+        spec = listen[1]
+    else:
+        listen = ["127.0.0.1:%d" % port, spec]
+    cfg = env.config(extra="aviaryd:\n  libexec_dir: %s\n" % libexec,
+                     lmtp=env.lmtp_section(listen))
+    for args in (["--check"], ["-F"]):
+        r = subprocess.run([AVIARYD, "-c", cfg] + args, capture_output=True,
+                           text=True, timeout=30, env=avstack.admin_env())
+        assert r.returncode == EX_CONFIG, (args, r.returncode, r.stderr)
+        assert "fatal: %s: lmtp.listen: '%s'" % (cfg, spec) in r.stderr \
+            and want in r.stderr, r.stderr
+    assert not os.path.exists(env.lmtp) and not os.path.exists(env.client)
+    assert refused(port)
 
 
 def processes_running(argv):

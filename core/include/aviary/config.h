@@ -77,6 +77,20 @@ struct aviary_auth_config {
 	char				*iterate_query;	/* user */
 };
 
+struct aviary_lmtp_config {
+	bool				 enabled;
+	char				*user;	/* runs as this system user (vmail) when started as root */
+	struct aviary_socket_config	 socket;	/* for Postfix's virtual_transport */
+	struct conf_list		 listen;	/* TCP "host:port", may be empty */
+	uint64_t			 max_message_size;	/* bytes, advertised in SIZE */
+	unsigned			 max_recipients;	/* per transaction */
+	char				*recipient_delimiter;	/* "+"; "" = none */
+	bool				 quota_temporary;	/* over quota: 452 4.2.2 instead of 552 5.2.2 */
+	struct conf_list		 folders;	/* created on first delivery */
+	char				*hostname;	/* greeting, Maildir names; "" = the host's */
+	uint64_t			 timeout;	/* s of client silence */
+};
+
 struct aviary_aviaryd_config {
 	char		*libexec_dir;	/* service binaries; "" = aviaryd's own directory */
 	uint64_t	 restart_max;	/* s: ceiling of the restart back-off */
@@ -89,6 +103,7 @@ struct aviary_config {
 	struct aviary_mail_config	mail;
 	struct aviary_passwords_config	passwords;
 	struct aviary_auth_config	auth;
+	struct aviary_lmtp_config	lmtp;
 };
 
 extern const struct conf_item aviary_config_table[];
