@@ -124,7 +124,8 @@ tx_reset(struct lconn *c)
 {
 	userdb_cancel(&c->lookup);
 	maildir_msg_destroy(&c->msg);
-	explicit_bzero(c->rcpts, c->caprcpts * sizeof(*c->rcpts));
+	if (c->rcpts != NULL)
+		explicit_bzero(c->rcpts, c->caprcpts * sizeof(*c->rcpts));
 	c->nrcpts = 0;
 	c->sender[0] = '\0';
 	c->size_hint = 0;
