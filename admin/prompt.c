@@ -76,9 +76,12 @@ prompt_tty(int fd, const char *question, char *out, size_t outsz)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	tty_write(fd, question, strlen(question));
+	/* Echo off first, then the prompt: a password typed as soon as the
+	 * prompt shows is neither echoed nor discarded (TCSAFLUSH drops
+	 * only what was typed before the prompt, as getpass does). */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1)
 		return -1;
+	tty_write(fd, question, strlen(question));
 	r = read_line_fd(fd, out, outsz, &more);
 	(void)tcsetattr(fd, TCSAFLUSH, &old);
 	tty_write(fd, "\n", 1);

@@ -610,7 +610,7 @@ cconn_read(struct cconn *c)
 				continue;
 			if (errno == EAGAIN)
 				break;
-			cconn_close(c, "read failed");
+			cconn_close(c, errno == ECONNRESET ? NULL : "read failed");
 			return;
 		}
 		while (!c->dead &&

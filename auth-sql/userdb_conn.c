@@ -339,7 +339,7 @@ uconn_read(struct uconn *c)
 				continue;
 			if (errno == EAGAIN)
 				break;
-			uconn_close(c, "read failed");
+			uconn_close(c, errno == ECONNRESET ? NULL : "read failed");
 			return;
 		}
 		if (buf_append(&c->in, chunk, (size_t)n) != 0) {

@@ -14,12 +14,14 @@ CORE_SRCS := \
 	core/lib/proc.c \
 	core/lib/sock.c \
 	core/lib/str.c \
+	core/lib/tls.c \
 	core/lib/units.c
 MAIL_SRCS := \
 	core/mail/addr.c \
 	core/mail/config.c \
 	core/mail/maildir.c \
 	core/mail/password.c \
+	core/mail/uidlist.c \
 	core/mail/userdb_client.c
 SQL_SRCS := \
 	core/sql/db.c
@@ -31,8 +33,10 @@ ALL_OBJS += $(CORE_OBJS) $(MAIL_OBJS) $(SQL_OBJS)
 
 $(CORE_OBJS): CPPFLAGS += $(call pc,--cflags,yaml-0.1)
 $(SQL_OBJS): CPPFLAGS += $(call pc,--cflags,libmariadb)
+$(B)/core/lib/tls.o: CPPFLAGS += $(call pc,--cflags,openssl)
 
-CORE_LIBS := $(call pc,--libs,yaml-0.1)
+# OpenSSL for tls.c: every binary links it; the login processes use it.
+CORE_LIBS := $(call pc,--libs,yaml-0.1) $(call pc,--libs,openssl)
 MAIL_LIBS := $(call pc,--libs,libcrypt)
 SQL_LIBS := $(call pc,--libs,libmariadb)
 

@@ -24,13 +24,16 @@ UNIT_SRCS := \
 	tests/unit/test_mech.c \
 	tests/unit/test_password.c \
 	tests/unit/test_str.c \
+	tests/unit/test_tls.c \
+	tests/unit/test_uidlist.c \
 	tests/unit/test_units.c
 FUZZ_SRCS := \
 	tests/fuzz/fuzz_addr.c \
 	tests/fuzz/fuzz_authproto.c \
 	tests/fuzz/fuzz_conf_yaml.c \
 	tests/fuzz/fuzz_lmtp.c \
-	tests/fuzz/fuzz_maildir_name.c
+	tests/fuzz/fuzz_maildir_name.c \
+	tests/fuzz/fuzz_uidlist.c
 FUZZ_REPLAY_SRC := tests/fuzz/fuzz_replay.c
 
 FUZZ_TIME	?= 12
@@ -90,7 +93,8 @@ FUZZ_LIB_SRCS := \
 	core/mail/addr.c \
 	core/mail/config.c \
 	core/mail/maildir.c \
-	core/mail/password.c
+	core/mail/password.c \
+	core/mail/uidlist.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_B)/%)

@@ -45,7 +45,9 @@ def main():
         aviaryd = aviarydev.start_aviaryd(stack)
         admin = os.path.relpath(stack.admin)
         cfg = os.path.relpath(stack.config)
-        print(f"""
+        # One write: the services share this stdout pipe for their logs,
+        # and print() would write the final newline separately.
+        sys.stdout.write(f"""
 Aviary development stack
   MariaDB        unix socket {stack.db.socket} (root, no password; private)
   configuration  {cfg}
@@ -62,7 +64,8 @@ Aviary development stack
         {admin} -c {cfg} user demo@example.test
 
 Press Ctrl-C to stop.
-aviary: ready""", flush=True)
+aviary: ready\n""")
+        sys.stdout.flush()
         signal.pause()
     except KeyboardInterrupt:
         pass
@@ -75,7 +78,8 @@ aviary: ready""", flush=True)
         if aviaryd is not None:
             aviarydev.stop_process(aviaryd)
         stack.down()
-    print("aviary: stopped", flush=True)
+    sys.stdout.write("aviary: stopped\n")
+    sys.stdout.flush()
     return 0
 
 

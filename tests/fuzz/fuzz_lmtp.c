@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lmtp_parse.h"
+#include "aviary/mem.h"
 #include "fuzz.h"
 
 static size_t
@@ -55,8 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	/* +1: the last call may write one byte past what it consumed. */
-	a = malloc((size_t)(end - p) + 2);
-	b = malloc((size_t)(end - p) + 2);
+	a = xmalloc((size_t)(end - p) + 2);
+	b = xmalloc((size_t)(end - p) + 2);
 	la = decode(p, (size_t)(end - p), a, 0, &ea);
 	lb = decode(p, (size_t)(end - p), b, 1, &eb);
 	if (la != lb || ea != eb || memcmp(a, b, la) != 0)

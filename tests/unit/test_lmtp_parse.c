@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "lmtp_parse.h"
+#include "aviary/mem.h"
 #include "aviary/compat.h"
 
 static void
@@ -112,7 +113,7 @@ static void
 decode_all_splits(const char *in, size_t n, const char *want, size_t wlen,
     size_t used, int ends)
 {
-	char	*out = malloc(n + 2), *acc = malloc(n + 2);
+	char	*out = xmalloc(n + 2), *acc = xmalloc(n + 2);
 	size_t	 cut, olen, alen, consumed, k;
 
 	for (cut = 0; cut <= n + 1; cut++) {
