@@ -3,7 +3,8 @@
 #
 # Knobs: SAN=1 (ASan+UBSan, objects in build/san), DEBUG=1 (-O0),
 #        V=1 (show commands), PREFIX=/usr/local, DESTDIR=.
-# Targets: all check check-integration test run fuzz fuzz-run lint
+# Targets: all check check-integration test run fuzz fuzz-run lint bench
+#          install (PREFIX, DESTDIR: see docs/install.md)
 #          deps clean distclean
 
 ifdef SAN
@@ -56,6 +57,7 @@ include delivery/module.mk
 include master/module.mk
 include bench/module.mk
 include tests/module.mk
+include install.mk
 
 all: $(BINS)
 

@@ -18,6 +18,7 @@ CORE_SRCS := \
 	core/lib/units.c
 MAIL_SRCS := \
 	core/mail/addr.c \
+	core/mail/authclient.c \
 	core/mail/config.c \
 	core/mail/maildir.c \
 	core/mail/password.c \

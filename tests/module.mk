@@ -105,7 +105,14 @@ $(UNIT_OBJS): CPPFLAGS += $(call pc,--cflags,cmocka)
 $(AUTH_TEST_OBJS): CPPFLAGS += -Iauth-sql
 $(LMTP_TEST_OBJS): CPPFLAGS += -Idelivery
 
-unit-tests: $(UNIT_TESTS)
+unit-tests: $(UNIT_TESTS) $(B)/tests/authclient_probe
+
+# The driver of tests/integration/test_authclient.py.
+ALL_OBJS += $(B)/tests/integration/authclient_probe.o
+$(B)/tests/authclient_probe: $(B)/tests/integration/authclient_probe.o \
+    $(B)/libaviary-mail.a $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MAIL_LIBS) $(CORE_LIBS)
 
 $(filter-out $(UNIT_AUTH_BINS) $(UNIT_LMTP_BINS),$(UNIT_BINS)): \
     $(B)/tests/unit/%: \
@@ -208,3 +215,6 @@ $(FUZZ_RUNS): fuzz-run-%: $(FUZZ_B)/%
 
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
 .PHONY: $(FUZZ_RUNS)
+
+# The integration suite drives this probe too.
+check-integration: $(B)/tests/authclient_probe

@@ -29,6 +29,7 @@
 #include "aviary/arena.h"
 #include "aviary/ev.h"
 #include "aviary/tls.h"
+#include "aviary/mem.h"
 
 #define BIG		(1024 * 1024)
 #define STALL_MAX	2000	/* rounds without progress = a hang */
@@ -388,7 +389,7 @@ test_data_both_ways(void **state)
 	int		 round;
 
 	(void)state;
-	data = malloc(BIG);
+	data = xmalloc(BIG);
 	assert_non_null(data);
 	for (i = 0; i < BIG; i++)
 		data[i] = (unsigned char)((i * 7919u) >> 3);

@@ -26,6 +26,7 @@
 #include "aviary/buf.h"
 #include "aviary/compat.h"
 #include "aviary/uidlist.h"
+#include "aviary/mem.h"
 
 #define N1	"1276528487.M364837P9451.kurkku,S=1355,W=1394"
 #define N2	"1276528488.M1P9452.kurkku,S=10,W=12"
@@ -53,7 +54,7 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx *fx = xcalloc(1, sizeof(*fx));
 	char p[128];
 
 	assert_non_null(fx);
