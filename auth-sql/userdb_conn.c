@@ -25,6 +25,7 @@
 #include "pool.h"
 #include "aviary/buf.h"
 #include "aviary/ev.h"
+#include "aviary/lineio.h"
 #include "aviary/log.h"
 #include "aviary/lru.h"
 #include "aviary/mem.h"
@@ -315,51 +316,38 @@ uconn_line(struct uconn *c, struct str line)
 	return -1;
 }
 
+/* lineio callback: nonzero once the connection is closed. */
+static int
+uconn_on_line(void *arg, struct str line)
+{
+	struct uconn	*c = arg;
+
+	if (uconn_line(c, line) == -1) {
+		uconn_close(c, "protocol error");
+		return 1;
+	}
+	return c->fd == -1;
+}
+
 static void
 uconn_read(struct uconn *c)
 {
-	char		 chunk[2048], *lf;
-	ssize_t		 n;
-	size_t		 room;
-
-	for (;;) {
-		room = c->in.max - c->in.len;
-		if (room == 0) {
-			uconn_close(c, "line too long");
-			return;
-		}
-		n = read(c->fd, chunk, room < sizeof(chunk) ? room :
-		    sizeof(chunk));
-		if (n == 0) {
-			uconn_close(c, NULL);
-			return;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			uconn_close(c, errno == ECONNRESET ? NULL : "read failed");
-			return;
-		}
-		if (buf_append(&c->in, chunk, (size_t)n) != 0) {
-			uconn_close(c, "line too long");
-			return;
-		}
-		while ((lf = memchr(c->in.data, '\n', c->in.len)) != NULL) {
-			struct str line = { c->in.data,
-			    (size_t)(lf - c->in.data) };
-
-			if (uconn_line(c, line) == -1) {
-				uconn_close(c, "protocol error");
-				return;
-			}
-			if (c->fd == -1)
-				return;
-			buf_consume(&c->in, line.len + 1);
-		}
+	switch (lineio_read(c->fd, &c->in, uconn_on_line, c)) {
+	case LINEIO_AGAIN:
+		uconn_flush(c);
+		return;
+	case LINEIO_EOF:
+		uconn_close(c, NULL);
+		return;
+	case LINEIO_ERROR:
+		uconn_close(c, errno == ECONNRESET ? NULL : "read failed");
+		return;
+	case LINEIO_TOO_LONG:
+		uconn_close(c, "line too long");
+		return;
+	case LINEIO_STOPPED:
+		return;
 	}
-	uconn_flush(c);
 }
 
 static void

@@ -8,6 +8,7 @@ CORE_SRCS := \
 	core/lib/buf.c \
 	core/lib/conf.c \
 	core/lib/ev.c \
+	core/lib/lineio.c \
 	core/lib/log.c \
 	core/lib/lru.c \
 	core/lib/mem.c \

@@ -18,6 +18,7 @@ UNIT_SRCS := \
 	tests/unit/test_buf.c \
 	tests/unit/test_conf.c \
 	tests/unit/test_ev.c \
+	tests/unit/test_lineio.c \
 	tests/unit/test_lmtp_parse.c \
 	tests/unit/test_lru.c \
 	tests/unit/test_maildir.c \

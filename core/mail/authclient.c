@@ -24,6 +24,7 @@
 #include "aviary/base64.h"
 #include "aviary/buf.h"
 #include "aviary/ev.h"
+#include "aviary/lineio.h"
 #include "aviary/log.h"
 #include "aviary/mem.h"
 #include "aviary/sock.h"
@@ -378,12 +379,20 @@ ac_line(struct authclient *c, struct str line)
 	explicit_bzero(reason, sizeof(reason));
 }
 
+/* lineio callback: nonzero once the connection is gone. */
+static int
+ac_on_line(void *arg, struct str line)
+{
+	struct authclient	*c = arg;
+
+	ac_line(c, line);
+	return c->fd == -1;
+}
+
 static void
 ac_on_io(void *arg, int fd, unsigned events)
 {
 	struct authclient	*c = arg;
-	char			 chunk[4096], *lf;
-	ssize_t			 n;
 
 	if (events & EV_WRITE) {
 		if (sock_flush(fd, &c->out) == -1) {
@@ -392,38 +401,20 @@ ac_on_io(void *arg, int fd, unsigned events)
 		}
 	}
 	if (events & EV_READ) {
-		for (;;) {
-			n = read(fd, chunk, sizeof(chunk));
-			if (n == 0) {
-				ac_disconnect(c, "aviary-auth closed the "
-				    "connection");
-				break;
-			}
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN)
-					break;
-				ac_disconnect(c, "read failed");
-				break;
-			}
-			if (buf_append(&c->in, chunk, (size_t)n) != 0) {
-				ac_disconnect(c, "reply line too long");
-				break;
-			}
-			while (c->fd != -1 &&
-			    (lf = memchr(c->in.data, '\n', c->in.len)) != NULL) {
-				size_t len = (size_t)(lf - c->in.data);
-
-				ac_line(c, (struct str){ c->in.data, len });
-				if (c->fd == -1)
-					break;
-				buf_consume(&c->in, len + 1);
-			}
-			if (c->fd == -1)
-				break;
+		switch (lineio_read(fd, &c->in, ac_on_line, c)) {
+		case LINEIO_AGAIN:
+		case LINEIO_STOPPED:
+			break;
+		case LINEIO_EOF:
+			ac_disconnect(c, "aviary-auth closed the connection");
+			break;
+		case LINEIO_ERROR:
+			ac_disconnect(c, "read failed");
+			break;
+		case LINEIO_TOO_LONG:
+			ac_disconnect(c, "reply line too long");
+			break;
 		}
-		explicit_bzero(chunk, sizeof(chunk));
 		if (c->fd == -1)
 			return;
 	}

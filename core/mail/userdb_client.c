@@ -15,6 +15,7 @@
 
 #include "aviary/buf.h"
 #include "aviary/ev.h"
+#include "aviary/lineio.h"
 #include "aviary/log.h"
 #include "aviary/mem.h"
 #include "aviary/sock.h"
@@ -168,12 +169,20 @@ udb_line(struct userdb_client *c, struct str line)
 	req_finish(r, 1, &rep);
 }
 
+/* lineio callback: nonzero once the connection is gone. */
+static int
+udb_on_line(void *arg, struct str line)
+{
+	struct userdb_client	*c = arg;
+
+	udb_line(c, line);
+	return c->fd == -1;
+}
+
 static void
 udb_on_io(void *arg, int fd, unsigned events)
 {
 	struct userdb_client	*c = arg;
-	char			 chunk[4096], *lf;
-	ssize_t			 n;
 
 	if (events & EV_WRITE) {
 		if (sock_flush(fd, &c->out) == -1) {
@@ -182,34 +191,20 @@ udb_on_io(void *arg, int fd, unsigned events)
 		}
 	}
 	if (events & EV_READ) {
-		for (;;) {
-			n = read(fd, chunk, sizeof(chunk));
-			if (n == 0) {
-				udb_disconnect(c, "aviary-auth closed the "
-				    "connection");
-				return;
-			}
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN)
-					break;
-				udb_disconnect(c, "read failed");
-				return;
-			}
-			if (buf_append(&c->in, chunk, (size_t)n) != 0) {
-				udb_disconnect(c, "reply line too long");
-				return;
-			}
-			while (c->fd != -1 &&
-			    (lf = memchr(c->in.data, '\n', c->in.len)) != NULL) {
-				size_t len = (size_t)(lf - c->in.data);
-
-				udb_line(c, (struct str){ c->in.data, len });
-				if (c->fd == -1)
-					return;
-				buf_consume(&c->in, len + 1);
-			}
+		switch (lineio_read(fd, &c->in, udb_on_line, c)) {
+		case LINEIO_AGAIN:
+			break;
+		case LINEIO_EOF:
+			udb_disconnect(c, "aviary-auth closed the connection");
+			return;
+		case LINEIO_ERROR:
+			udb_disconnect(c, "read failed");
+			return;
+		case LINEIO_TOO_LONG:
+			udb_disconnect(c, "reply line too long");
+			return;
+		case LINEIO_STOPPED:
+			return;
 		}
 	}
 	if (c->io != NULL && ev_io_mod(c->io, EV_READ |

@@ -136,9 +136,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 4)
-		count = atoi(argv[4]);
+		count = (int)strtol(argv[4], NULL, 10);
 	if (argc > 5)
-		timeout = atol(argv[5]);
+		timeout = strtol(argv[5], NULL, 10);
 	if (count < 1 || count > MAXREQ)
 		return 2;
 	log_init("authclient_probe", false, LOG_L_INFO);

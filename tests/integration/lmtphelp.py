@@ -18,10 +18,9 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 
-from postfix import SANITIZER_RE, aviarydev
+from postfix import ServiceProcess
 
 DOMAIN = "example.test"
 
@@ -64,43 +63,20 @@ def lmtp_config(stack, name, userdb_socket, lmtp_extra="", listen=()):
     return path, sock
 
 
-class AviaryLmtp:
-    """<build>/aviary-lmtp -c config; its stderr goes to log_path
-    (appended across restarts)."""
+class AviaryLmtp(ServiceProcess):
+    """aviary-lmtp; ready when a new connection gets its 220 greeting."""
+
+    binary_name = "aviary-lmtp"
 
     def __init__(self, build, config, socket_path, log_path):
-        self.binary = os.path.join(build, "aviary-lmtp")
-        self.config = config
+        super().__init__(build, config, log_path)
         self.socket_path = socket_path
-        self.log_path = log_path
-        self.proc = None
 
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
+    def where(self):
+        return self.socket_path
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, timeout=30):
-        env = dict(os.environ)
-        env.pop("AVIARY_CONFIG", None)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, "-c", self.config], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, env=env,
-                preexec_fn=aviarydev.die_with_parent)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("aviary-lmtp exited (%d):\n%s" % (
-                    self.proc.returncode, self.log_text()[-4000:]))
-            if self.greets():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("aviary-lmtp did not greet on %s in %ds:\n%s" % (
-            self.socket_path, timeout, self.log_text()[-4000:]))
+    def ready(self):
+        return self.greets()
 
     def greets(self):
         """A new connection gets a 220 greeting (then we QUIT)."""
@@ -126,40 +102,12 @@ class AviaryLmtp:
         except OSError:
             return False
 
-    def stop(self, timeout=20):
-        """SIGTERM (a sanitizer build reports leaks at exit), wait, then
-        SIGKILL if needed. Returns the exit status (None if never
-        started)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
     def kill(self):
         """SIGKILL, by pid, and reap."""
         if self.alive():
             os.kill(self.proc.pid, signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(10)
-
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def sanitizer_report(self):
-        """The log from the first sanitizer report on, or ''."""
-        text = self.log_text()
-        m = SANITIZER_RE.search(text)
-        return text[max(0, m.start() - 200):][:6000] if m else ""
 
 
 class Closed(Exception):

@@ -439,15 +439,16 @@ def auth_config(stack, name, auth_extra=""):
     return path, client, userdb
 
 
-class AviaryAuth:
-    """<build>/aviary-auth -c config, started as a child of the tests;
-    its stderr (the log) goes to log_path."""
+class ServiceProcess:
+    """<build>/<binary> -c config, started as a child of the tests, its
+    stderr (the log) appended to log_path. Subclasses say how to tell it
+    is ready (ready()) and may add to stop()."""
 
-    def __init__(self, build, config, client_socket, userdb_socket, log_path):
-        self.binary = os.path.join(build, "aviary-auth")
+    binary_name = None
+
+    def __init__(self, build, config, log_path):
+        self.binary = os.path.join(build, self.binary_name)
         self.config = config
-        self.client_socket = client_socket
-        self.userdb_socket = userdb_socket
         self.log_path = log_path
         self.proc = None
 
@@ -457,6 +458,13 @@ class AviaryAuth:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def ready(self):
+        raise NotImplementedError
+
+    def where(self):
+        """What ready() probes, for error messages."""
+        return self.config
 
     def start(self, timeout=30):
         env = dict(os.environ)
@@ -469,16 +477,71 @@ class AviaryAuth:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("aviary-auth exited (%d):\n%s" % (
-                    self.proc.returncode, self.log_text()[-4000:]))
-            if self._handshake_ok():
-                self.wait_idle(5)   # our probe connection is gone
+                raise RuntimeError("%s exited (%d):\n%s" % (
+                    self.binary_name, self.proc.returncode,
+                    self.log_text()[-4000:]))
+            if self.ready():
                 return self
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError("aviary-auth did not accept connections on %s "
-                           "in %ds:\n%s" % (self.client_socket, timeout,
-                                             self.log_text()[-4000:]))
+        raise RuntimeError("%s not ready on %s in %ds:\n%s" % (
+            self.binary_name, self.where(), timeout, self.log_text()[-4000:]))
+
+    def terminate(self, timeout=20):
+        """SIGTERM, wait (a sanitizer build reports leaks at exit), then
+        SIGKILL if needed. Returns the exit status (None if never
+        started)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def stop(self, timeout=20):
+        return self.terminate(timeout)
+
+    def sanitized(self):
+        """Built with AddressSanitizer (make SAN=1)?"""
+        with open(self.binary, "rb") as f:
+            return b"__asan_init" in f.read()
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def sanitizer_report(self):
+        """The log from the first sanitizer report on, or ''."""
+        text = self.log_text()
+        m = SANITIZER_RE.search(text)
+        return text[max(0, m.start() - 200):][:6000] if m else ""
+
+
+class AviaryAuth(ServiceProcess):
+    """aviary-auth; ready when its client socket completes the handshake."""
+
+    binary_name = "aviary-auth"
+
+    def __init__(self, build, config, client_socket, userdb_socket, log_path):
+        super().__init__(build, config, log_path)
+        self.client_socket = client_socket
+        self.userdb_socket = userdb_socket
+
+    def where(self):
+        return self.client_socket
+
+    def ready(self):
+        if not self._handshake_ok():
+            return False
+        self.wait_idle(5)   # our probe connection is gone
+        return True
 
     def _handshake_ok(self):
         try:
@@ -522,36 +585,8 @@ class AviaryAuth:
         return True
 
     def stop(self, timeout=20, idle_wait=3.0):
-        """Wait up to idle_wait s for open connections to go, SIGTERM,
-        wait (a sanitizer build reports leaks at exit), then SIGKILL if
-        needed. Returns the exit status (None if never started)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            if idle_wait:
-                self.wait_idle(idle_wait)
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-    def sanitized(self):
-        """Built with AddressSanitizer (make SAN=1)?"""
-        with open(self.binary, "rb") as f:
-            return b"__asan_init" in f.read()
-
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def sanitizer_report(self):
-        """The log from the first sanitizer report on, or ''."""
-        text = self.log_text()
-        m = SANITIZER_RE.search(text)
-        return text[max(0, m.start() - 200):][:6000] if m else ""
+        """Wait up to idle_wait s for open connections to go, then
+        terminate(). Returns the exit status (None if never started)."""
+        if self.alive() and idle_wait:
+            self.wait_idle(idle_wait)
+        return self.terminate(timeout)
