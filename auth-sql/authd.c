@@ -42,59 +42,6 @@ authd_fingerprint(const struct authd *d, const char *login,
 	explicit_bzero(msg, sizeof(msg));
 }
 
-bool
-authd_parse_ip(struct str s, struct net *ip_r)
-{
-	char	 tmp[INET6_ADDRSTRLEN + 1];
-
-	memset(ip_r, 0, sizeof(*ip_r));
-	if (s.len == 0 || s.len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s.p, s.len);
-	tmp[s.len] = '\0';
-	if (inet_pton(AF_INET, tmp, ip_r->addr) == 1) {
-		ip_r->family = AF_INET;
-		ip_r->prefix = 32;
-		return true;
-	}
-	if (inet_pton(AF_INET6, tmp, ip_r->addr) == 1) {
-		ip_r->family = AF_INET6;
-		ip_r->prefix = 128;
-		return true;
-	}
-	return false;
-}
-
-static bool
-net_contains(const struct net *n, const struct net *ip)
-{
-	unsigned	 full = n->prefix / 8, rest = n->prefix % 8;
-
-	if (n->family != ip->family)
-		return false;
-	if (memcmp(n->addr, ip->addr, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	return ((n->addr[full] ^ ip->addr[full]) &
-	    (unsigned char)(0xff << (8 - rest))) == 0;
-}
-
-bool
-authd_is_loopback(const struct net *ip)
-{
-	static const unsigned char v6lo[16] = { [15] = 1 };
-	static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (ip->family == AF_INET)
-		return ip->addr[0] == 127;
-	if (ip->family != AF_INET6)
-		return false;
-	/* ::ffff:127.x.y.z is IPv4 loopback seen through an IPv6 socket. */
-	return memcmp(ip->addr, v6lo, 16) == 0 ||
-	    (memcmp(ip->addr, v4mapped, 12) == 0 && ip->addr[12] == 127);
-}
-
 void
 authd_defer_free(struct authd *d, void *p)
 {
@@ -123,25 +70,6 @@ authd_is_trusted(const struct authd *d, const struct net *ip)
 		if (net_contains(&d->trusted[i], ip))
 			return true;
 	return false;
-}
-
-int
-authd_parse_cidr(const char *s, struct net *n_r)
-{
-	const char	*slash = strchr(s, '/');
-	struct str	 addr = slash ? (struct str){ s, (size_t)(slash - s) } :
-			    str_from_cstr(s);
-	uint64_t	 prefix;
-
-	if (!authd_parse_ip(addr, n_r))
-		return -1;
-	if (slash != NULL) {
-		if (str_to_u64(str_from_cstr(slash + 1), &prefix) == -1 ||
-		    prefix > (n_r->family == AF_INET ? 32 : 128))
-			return -1;
-		n_r->prefix = (unsigned)prefix;
-	}
-	return 0;
 }
 
 uint64_t

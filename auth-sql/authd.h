@@ -15,6 +15,7 @@
 
 #include "aviary/addr.h"
 #include "aviary/config.h"
+#include "aviary/net.h"
 #include "aviary/password.h"
 
 struct ev;
@@ -33,12 +34,6 @@ struct str;
  * penalty must stay clearly below, or a wrong password would look like a
  * temporary failure (454) to the SMTP client. */
 #define AUTH_REPLY_BUDGET	8
-
-struct net {
-	int		 family;	/* AF_INET or AF_INET6 */
-	unsigned char	 addr[16];
-	unsigned	 prefix;
-};
 
 struct authd {
 	const struct aviary_config	*cfg;
@@ -85,10 +80,7 @@ struct penalty_entry {
 void	authd_fingerprint(const struct authd *d, const char *login,
 	    const char *password, unsigned char *fp);
 /* Parse "a.b.c.d", "::1" (anything inet_pton takes). false if not an IP. */
-bool	authd_parse_ip(struct str s, struct net *ip_r);
-bool	authd_is_loopback(const struct net *ip);
 bool	authd_is_trusted(const struct authd *d, const struct net *ip);
-int	authd_parse_cidr(const char *s, struct net *n_r);
 /* Brute-force penalty: the delay in ms before a request for (ip, login)
  * is processed; 0 when none. */
 uint64_t authd_penalty_delay(struct authd *d, const char *ip_key,

@@ -456,7 +456,7 @@ cconn_auth(struct cconn *c, const struct authproto_args *a)
 	c->nreqs++;
 	(void)snprintf(r->service, sizeof(r->service), "%.*s",
 	    (int)(p.service.len > 31 ? 31 : p.service.len), p.service.p);
-	if (authd_parse_ip(p.rip, &ip)) {
+	if (net_parse_ip(p.rip, &ip)) {
 		(void)snprintf(r->rip, sizeof(r->rip), "%.*s", (int)p.rip.len,
 		    p.rip.p);
 		(void)snprintf(r->ip_key, sizeof(r->ip_key), "ip:%s", r->rip);
@@ -467,7 +467,7 @@ cconn_auth(struct cconn *c, const struct authproto_args *a)
 	/* Plaintext mechanisms need TLS (secured) or loopback, unless the
 	 * configuration allows them anywhere (disable_plaintext_auth). */
 	plaintext_ok = d->cfg->auth.allow_plaintext || p.secured ||
-	    (r->rip[0] != '\0' && authd_is_loopback(&ip));
+	    (r->rip[0] != '\0' && net_is_loopback(&ip));
 	if (!plaintext_ok) {
 		log_result(r, "refused", "plaintext authentication without TLS");
 		cconn_send(c, "FAIL\t%u\treason=Plaintext authentication "

@@ -103,7 +103,7 @@ setup_policy(struct authd *d, const struct aviary_config *cfg)
 		if (d->ntrusted == AUTH_TRUSTED_MAX)
 			log_fatal(78, "auth.trusted_networks: more than %d",
 			    AUTH_TRUSTED_MAX);
-		if (authd_parse_cidr(cfg->auth.trusted_networks.v[i],
+		if (net_parse_cidr(cfg->auth.trusted_networks.v[i],
 		    &d->trusted[d->ntrusted++]) == -1)
 			log_fatal(78, "auth.trusted_networks: bad network '%s'",
 			    cfg->auth.trusted_networks.v[i]);

@@ -7,4 +7,5 @@ $(B)/bench/auth_bench: bench/auth/auth_bench.c $(B)/libaviary-core.a
 bench: all $(B)/bench/auth_bench
 	$(Q)$(PYTHON) bench/auth/run.py --build $(B)
 	$(Q)$(PYTHON) bench/lmtp/run.py --build $(B)
+	$(Q)$(PYTHON) bench/pop3/run.py --build $(B)
 .PHONY: bench

@@ -12,10 +12,12 @@ CORE_SRCS := \
 	core/lib/log.c \
 	core/lib/lru.c \
 	core/lib/mem.c \
+	core/lib/net.c \
 	core/lib/proc.c \
 	core/lib/sock.c \
 	core/lib/str.c \
 	core/lib/tls.c \
+	core/lib/tstream.c \
 	core/lib/units.c
 MAIL_SRCS := \
 	core/mail/addr.c \

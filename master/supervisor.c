@@ -36,11 +36,19 @@
 
 #define SVC_UNIX_MAX		4	/* UNIX sockets in a service's row */
 #define SVC_SOCKETS_MAX		16	/* all its sockets, TCP included */
+#define SVC_TCP_LISTS		2	/* lists of TCP addresses in a row */
 #define SVC_STABLE_MS		60000	/* a run this long resets the back-off */
 #define SVC_KILL_GRACE_MS	5000	/* after SIGKILL, before giving up */
 #define SVC_LISTEN_FDS_MAX	256	/* "socket=3,tcp0=4,...,tcp14=18" */
 
 /* ---- the service table ---------------------------------------------- */
+
+/* A list of TCP addresses: "tcp" for lmtp.listen gives tcp0, tcp1, ... */
+struct svc_tcp_def {
+	const char	*prefix;	/* "tcp", "tls" */
+	const char	*key;		/* "lmtp.listen", for messages */
+	const struct conf_list *(*get)(const struct aviary_config *);
+};
 
 struct svc_socket_def {
 	const char	*name;		/* its key in AVIARY_LISTEN_FDS */
@@ -52,8 +60,9 @@ struct svc_socket_def {
  * (checked here so that a bad one fails at start, not in a restart
  * loop), and its sockets, passed as descriptors 3, 4, ... in order:
  * first its UNIX sockets in the row's order, then one TCP listener per
- * entry of its 'tcp' list (if it has one), named "tcp0", "tcp1", ... in
- * the list's order. Later services (imap, pop3) are rows here. */
+ * entry of each of its TCP lists, named "<prefix>0", "<prefix>1", ... in
+ * the list's order ("tcp0" for lmtp.listen; pop3 has "tcp" for
+ * pop3.listen and "tls" for pop3.listen_tls). */
 struct svc_def {
 	const char		*name;
 	const char		*binary;	/* in the libexec directory */
@@ -62,8 +71,8 @@ struct svc_def {
 	const char		*(*user)(const struct aviary_config *);
 	struct svc_socket_def	 sockets[SVC_UNIX_MAX];
 	size_t			 nsockets;
-	const char		*tcp_key;	/* "lmtp.listen"; NULL: none */
-	const struct conf_list	*(*tcp)(const struct aviary_config *);
+	struct svc_tcp_def	 tcps[SVC_TCP_LISTS];
+	size_t			 ntcps;
 };
 
 static bool
@@ -114,14 +123,44 @@ lmtp_listen(const struct aviary_config *c)
 	return &c->lmtp.listen;
 }
 
+static bool
+pop3_enabled(const struct aviary_config *c)
+{
+	return c->pop3.enabled;
+}
+
+static const char *
+pop3_user(const struct aviary_config *c)
+{
+	return c->pop3.user;
+}
+
+static const struct conf_list *
+pop3_listen(const struct aviary_config *c)
+{
+	return &c->pop3.listen;
+}
+
+static const struct conf_list *
+pop3_listen_tls(const struct aviary_config *c)
+{
+	return &c->pop3.listen_tls;
+}
+
 static const struct svc_def svc_defs[] = {
 	{ "auth", "aviary-auth", "auth.user", auth_enabled, auth_user, {
 		{ "client", "auth.client_socket", auth_client_socket },
 		{ "userdb", "auth.userdb_socket", auth_userdb_socket },
-	}, 2, NULL, NULL },
+	}, 2, { { NULL, NULL, NULL } }, 0 },
 	{ "lmtp", "aviary-lmtp", "lmtp.user", lmtp_enabled, lmtp_user, {
 		{ "socket", "lmtp.socket", lmtp_socket },
-	}, 1, "lmtp.listen", lmtp_listen },
+	}, 1, { { "tcp", "lmtp.listen", lmtp_listen } }, 1 },
+	{ "pop3", "aviary-pop3", "pop3.user", pop3_enabled, pop3_user, {
+		{ NULL, NULL, NULL },
+	}, 0, {
+		{ "tcp", "pop3.listen", pop3_listen },
+		{ "tls", "pop3.listen_tls", pop3_listen_tls },
+	}, 2 },
 };
 #define NSVC	N_ELEMENTS(svc_defs)
 
@@ -135,7 +174,7 @@ svc_listeners(const struct svc_def *def, const struct aviary_config *cfg,
 {
 	const struct conf_list	*tcp;
 	char			 name[LISTENER_NAME_MAX];
-	size_t			 i, n = 0;
+	size_t			 i, t, n = 0;
 
 	*n_r = 0;
 	for (i = 0; i < def->nsockets; i++) {
@@ -146,20 +185,23 @@ svc_listeners(const struct svc_def *def, const struct aviary_config *cfg,
 			return -1;
 		*n_r = ++n;
 	}
-	if (def->tcp == NULL)
-		return 0;
-	tcp = def->tcp(cfg);
-	if (tcp->n > SVC_SOCKETS_MAX - n) {
-		*error_r = arena_printf(a, "%s: at most %zu addresses",
-		    def->tcp_key, SVC_SOCKETS_MAX - n);
-		return -1;
-	}
-	for (i = 0; i < tcp->n; i++) {
-		(void)snprintf(name, sizeof(name), "tcp%u", (unsigned)i);
-		if (listener_init_tcp(&out[n], name, def->tcp_key, tcp->v[i],
-		    a, error_r) == -1)
+	for (t = 0; t < def->ntcps; t++) {
+		const struct svc_tcp_def *td = &def->tcps[t];
+
+		tcp = td->get(cfg);
+		if (tcp->n > SVC_SOCKETS_MAX - n) {
+			*error_r = arena_printf(a, "%s: at most %zu addresses",
+			    td->key, SVC_SOCKETS_MAX - n);
 			return -1;
-		*n_r = ++n;
+		}
+		for (i = 0; i < tcp->n; i++) {
+			(void)snprintf(name, sizeof(name), "%s%u", td->prefix,
+			    (unsigned)i);
+			if (listener_init_tcp(&out[n], name, td->key,
+			    tcp->v[i], a, error_r) == -1)
+				return -1;
+			*n_r = ++n;
+		}
 	}
 	return 0;
 }
@@ -171,8 +213,13 @@ svc_listener_key(const struct svc_def *def, const struct listener *l,
 {
 	size_t	 i;
 
-	if (l->kind == LISTENER_TCP)
-		return def->tcp_key;
+	if (l->kind == LISTENER_TCP) {
+		for (i = 0; i < def->ntcps; i++)
+			if (strncmp(l->name, def->tcps[i].prefix,
+			    strlen(def->tcps[i].prefix)) == 0)
+				return def->tcps[i].key;
+		return def->name;
+	}
 	for (i = 0; i < def->nsockets; i++)
 		if (strcmp(def->sockets[i].name, l->name) == 0)
 			return arena_printf(a, "%s.path", def->sockets[i].key);
@@ -489,7 +536,8 @@ sup_apply_sockets(struct supervisor *sup, const struct aviary_config *cfg,
 			    a, error_r) == -1) {
 				if (p->l.kind == LISTENER_TCP)
 					*error_r = arena_printf(a, "%s: %s",
-					    def->tcp_key, *error_r);
+					    svc_listener_key(def, &p->l, a),
+					    *error_r);
 				goto out;
 			}
 		}

@@ -24,6 +24,7 @@ UNIT_SRCS := \
 	tests/unit/test_maildir.c \
 	tests/unit/test_mech.c \
 	tests/unit/test_password.c \
+	tests/unit/test_pop3_parse.c \
 	tests/unit/test_str.c \
 	tests/unit/test_tls.c \
 	tests/unit/test_uidlist.c \
@@ -34,6 +35,7 @@ FUZZ_SRCS := \
 	tests/fuzz/fuzz_conf_yaml.c \
 	tests/fuzz/fuzz_lmtp.c \
 	tests/fuzz/fuzz_maildir_name.c \
+	tests/fuzz/fuzz_pop3.c \
 	tests/fuzz/fuzz_uidlist.c
 FUZZ_REPLAY_SRC := tests/fuzz/fuzz_replay.c
 
@@ -70,6 +72,11 @@ AUTH_TEST_OBJS := $(UNIT_AUTH_BINS:%=%.o) \
 	$(FUZZ_B)/obj/tests/fuzz/fuzz_authproto.o
 
 # Tests of aviary-lmtp's pure parser, likewise linked with its object.
+# aviary-pop3's parser the same way.
+UNIT_POP3_BINS := $(B)/tests/unit/test_pop3_parse
+FUZZ_POP3_REPLAYS := $(B)/tests/fuzz/fuzz_pop3_replay
+POP3_TEST_OBJS := $(UNIT_POP3_BINS:%=%.o) $(B)/tests/fuzz/fuzz_pop3.o \
+	$(FUZZ_B)/obj/tests/fuzz/fuzz_pop3.o
 UNIT_LMTP_BINS := $(B)/tests/unit/test_lmtp_parse
 FUZZ_LMTP_REPLAYS := $(B)/tests/fuzz/fuzz_lmtp_replay
 LMTP_TEST_OBJS := $(UNIT_LMTP_BINS:%=%.o) $(B)/tests/fuzz/fuzz_lmtp.o \
@@ -83,6 +90,7 @@ FUZZ_LIB_SRCS := \
 	auth-sql/authproto.c \
 	auth-sql/mech.c \
 	delivery/lmtp_parse.c \
+	pop3/pop3_parse.c \
 	core/lib/arena.c \
 	core/lib/base64.c \
 	core/lib/buf.c \
@@ -105,6 +113,7 @@ FUZZ_RUNS := $(FUZZ_NAMES:%=fuzz-run-%)
 $(UNIT_OBJS): CPPFLAGS += $(call pc,--cflags,cmocka)
 $(AUTH_TEST_OBJS): CPPFLAGS += -Iauth-sql
 $(LMTP_TEST_OBJS): CPPFLAGS += -Idelivery
+$(POP3_TEST_OBJS): CPPFLAGS += -Ipop3
 
 unit-tests: $(UNIT_TESTS) $(B)/tests/authclient_probe
 
@@ -115,7 +124,7 @@ $(B)/tests/authclient_probe: $(B)/tests/integration/authclient_probe.o \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MAIL_LIBS) $(CORE_LIBS)
 
-$(filter-out $(UNIT_AUTH_BINS) $(UNIT_LMTP_BINS),$(UNIT_BINS)): \
+$(filter-out $(UNIT_AUTH_BINS) $(UNIT_LMTP_BINS) $(UNIT_POP3_BINS),$(UNIT_BINS)): \
     $(B)/tests/unit/%: \
     $(B)/tests/unit/%.o $(B)/libaviary-mail.a $(B)/libaviary-core.a
 	$(E) "  LD      $@"
@@ -143,13 +152,24 @@ $(B)/tests/unit/test_lmtp_parse: $(B)/tests/unit/test_lmtp_parse.o \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CMOCKA_LIBS)
 
+$(B)/tests/unit/test_pop3_parse: $(B)/tests/unit/test_pop3_parse.o \
+    $(B)/pop3/pop3_parse.o $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CMOCKA_LIBS)
+
+$(B)/tests/fuzz/fuzz_pop3_replay: $(B)/tests/fuzz/fuzz_pop3.o \
+    $(B)/tests/fuzz/fuzz_replay.o $(B)/pop3/pop3_parse.o \
+    $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
 $(B)/tests/fuzz/fuzz_lmtp_replay: $(B)/tests/fuzz/fuzz_lmtp.o \
     $(B)/tests/fuzz/fuzz_replay.o $(B)/delivery/lmtp_parse.o \
     $(B)/libaviary-core.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-$(filter-out $(FUZZ_AUTH_REPLAYS) $(FUZZ_LMTP_REPLAYS),$(FUZZ_REPLAYS)): \
+$(filter-out $(FUZZ_AUTH_REPLAYS) $(FUZZ_LMTP_REPLAYS) $(FUZZ_POP3_REPLAYS),$(FUZZ_REPLAYS)): \
     $(B)/tests/fuzz/%_replay: $(B)/tests/fuzz/%.o \
     $(B)/tests/fuzz/fuzz_replay.o $(B)/libaviary-mail.a $(B)/libaviary-core.a
 	$(E) "  LD      $@"

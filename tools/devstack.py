@@ -24,7 +24,9 @@ def main():
 
     aviarydev.die_with_parent()
     stack = aviarydev.Stack(args.var, args.build,
-                            lmtp_listen=["127.0.0.1:10024"])
+                            lmtp_listen=["127.0.0.1:10024"],
+                            pop3_listen=["127.0.0.1:10110"],
+                            pop3s_listen=["127.0.0.1:10995"])
     stopping = []
 
     def on_signal(signum, frame):
@@ -57,11 +59,14 @@ Aviary development stack
   userdb         {stack.auth_userdb_socket}
   LMTP           {stack.lmtp_socket} and 127.0.0.1:10024  (Postfix:
                  virtual_transport = lmtp:unix:{stack.lmtp_socket})
+  POP3           127.0.0.1:10110 (STLS) and POP3S 127.0.0.1:10995, self-signed
+                 certificate {os.path.relpath(stack.tls_cert)}
   demo mailbox   demo@example.test  password: {password}
 
   try:  {admin} -c {cfg} domain list
         {admin} -c {cfg} auth test demo@example.test
         {admin} -c {cfg} user demo@example.test
+        curl -k --user demo@example.test pop3s://127.0.0.1:10995/
 
 Press Ctrl-C to stop.
 aviary: ready\n""")

@@ -234,6 +234,55 @@ static const struct conf_item lmtp_table[] = {
 	CONF_END
 };
 
+static const char *
+check_tls_version(const char *v)
+{
+	return strcmp(v, "TLSv1.2") == 0 || strcmp(v, "TLSv1.3") == 0 ? NULL :
+	    "TLSv1.2 or TLSv1.3";
+}
+
+#define TLS_OFF(f)	offsetof(struct aviary_tls_config, f)
+static const struct conf_item tls_table[] = {
+	CONF_STR_CHECK("cert_file", TLS_OFF(cert_file),
+	    "/etc/aviary/tls/cert.pem", check_abs_path_or_empty),
+	CONF_STR_CHECK("key_file", TLS_OFF(key_file), "/etc/aviary/tls/key.pem",
+	    check_abs_path_or_empty),
+	CONF_STR_CHECK("chain_file", TLS_OFF(chain_file), "",
+	    check_abs_path_or_empty),
+	CONF_STR_CHECK("min_version", TLS_OFF(min_version), "TLSv1.2",
+	    check_tls_version),
+	CONF_STR("ciphers", TLS_OFF(ciphers), ""),
+	CONF_STR("ciphersuites", TLS_OFF(ciphersuites), ""),
+	CONF_END
+};
+
+#define LOGIN_OFF(f)	offsetof(struct aviary_login_config, f)
+static const struct conf_item login_table[] = {
+	CONF_SECTION("tls", LOGIN_OFF(tls), tls_table),
+	CONF_BOOL("allow_plaintext", LOGIN_OFF(allow_plaintext), "false"),
+	CONF_LIST_CHECK("local_networks", LOGIN_OFF(local_networks),
+	    "127.0.0.0/8,::1/128", check_cidr),
+	CONF_TIME("timeout", LOGIN_OFF(timeout), "1m", 5, 3600),
+	CONF_UINT("max_connections_per_ip", LOGIN_OFF(max_connections_per_ip),
+	    "20", 0, 100000),
+	CONF_TIME("auth_timeout", LOGIN_OFF(auth_timeout), "30s", 10, 300),
+	CONF_END
+};
+
+#define POP3_OFF(f)	offsetof(struct aviary_pop3_config, f)
+static const struct conf_item pop3_table[] = {
+	CONF_BOOL("enabled", POP3_OFF(enabled), "false"),
+	CONF_STR("user", POP3_OFF(user), "vmail"),
+	CONF_LIST("listen", POP3_OFF(listen), "*:110"),
+	CONF_LIST("listen_tls", POP3_OFF(listen_tls), "*:995"),
+	CONF_TIME("timeout", POP3_OFF(timeout), "10m", 600, 86400),
+	CONF_UINT("max_connections", POP3_OFF(max_connections), "10000", 0,
+	    1000000),
+	CONF_UINT("max_bad_commands", POP3_OFF(max_bad_commands), "10", 1,
+	    1000),
+	CONF_END
+};
+
 static const struct conf_item aviaryd_table[] = {
 	CONF_STR_CHECK("libexec_dir", offsetof(struct aviary_aviaryd_config,
 	    libexec_dir), "", check_abs_path_or_empty),
@@ -254,6 +303,9 @@ const struct conf_item aviary_config_table[] = {
 	    passwords_table),
 	CONF_SECTION("auth", offsetof(struct aviary_config, auth), auth_table),
 	CONF_SECTION("lmtp", offsetof(struct aviary_config, lmtp), lmtp_table),
+	CONF_SECTION("login", offsetof(struct aviary_config, login),
+	    login_table),
+	CONF_SECTION("pop3", offsetof(struct aviary_config, pop3), pop3_table),
 	CONF_END
 };
 
@@ -266,6 +318,24 @@ aviary_config_check(const struct aviary_config *cfg, const char *path,
 	if (cfg->database.hosts.n == 0) {
 		*error_r = arena_printf(a, "%s: database.hosts lists no host",
 		    path);
+		return -1;
+	}
+	if (cfg->pop3.enabled && cfg->pop3.listen.n + cfg->pop3.listen_tls.n
+	    == 0) {
+		*error_r = arena_printf(a, "%s: pop3 is enabled but "
+		    "pop3.listen and pop3.listen_tls are both empty", path);
+		return -1;
+	}
+	if (cfg->pop3.enabled && cfg->pop3.listen_tls.n > 0 &&
+	    cfg->login.tls.cert_file[0] == '\0') {
+		*error_r = arena_printf(a, "%s: pop3.listen_tls needs "
+		    "login.tls.cert_file (or an empty pop3.listen_tls)", path);
+		return -1;
+	}
+	if (cfg->login.tls.cert_file[0] != '\0' &&
+	    cfg->login.tls.key_file[0] == '\0') {
+		*error_r = arena_printf(a, "%s: login.tls.cert_file needs "
+		    "login.tls.key_file", path);
 		return -1;
 	}
 	if (cfg->auth.failure_delay + cfg->auth.penalty_max > 8) {

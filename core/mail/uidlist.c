@@ -982,6 +982,30 @@ uidlist_folder_msg_open(struct uidlist_folder *f, size_t idx, int *fd_r,
 }
 
 int
+uidlist_folder_msg_unlink(struct uidlist_folder *f, size_t idx,
+    const char **error_r)
+{
+	struct uidlist_msg	*m;
+	int			 tries, rc;
+
+	ASSERT(idx < f->nmsgs);
+	m = &f->msgs[idx];
+	for (tries = 0; tries < 2; tries++) {
+		if (unlinkat(f->dfd, msg_path(f, m), 0) == 0)
+			return 1;
+		if (errno != ENOENT || tries > 0)
+			break;
+		if ((rc = msg_locate(f, m, error_r)) <= 0)
+			return rc;
+	}
+	if (errno == ENOENT)
+		return 0;
+	log_error("uidlist: unlink %s/%s: %m", f->path, msg_path(f, m));
+	*error_r = "cannot remove message";
+	return -1;
+}
+
+int
 uidlist_folder_msg_set_flags(struct uidlist_folder *f, size_t idx,
     const char *flags, const char **error_r)
 {

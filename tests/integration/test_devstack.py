@@ -191,6 +191,53 @@ def verify(hash_, password):
                      input=password + "\n")
 
 
+def check_pop3(var, password):
+    """Mail delivered over LMTP on 10024 is read over POP3 (10110, with
+    STLS) and POP3S (10995) with poplib, and by fetchmail on 10995 with
+    the certificate `make run` generated in var/tls/."""
+    import poplib
+    import smtplib
+    import ssl
+    with smtplib.LMTP("127.0.0.1", 10024) as lmtp:
+        lmtp.sendmail("someone@example.org", ["demo@example.test"],
+                      b"Subject: make run\r\n\r\nhello from the dev stack\r\n")
+    ctx = ssl.create_default_context(cafile=os.path.join(var, "tls",
+                                                         "cert.pem"))
+    p = poplib.POP3("127.0.0.1", 10110, timeout=30)
+    p.stls(ctx)
+    p.user("demo@example.test")
+    p.pass_(password)
+    n = p.stat()[0]
+    assert n >= 1
+    assert b"hello from the dev stack" in b"\n".join(p.retr(n)[1])
+    p.quit()
+    p = poplib.POP3_SSL("127.0.0.1", 10995, context=ctx, timeout=30)
+    p.user("demo@example.test")
+    p.pass_(password)
+    assert p.stat()[0] == n
+    p.quit()
+    home = os.path.join(var, "fetchmail")
+    os.makedirs(home, exist_ok=True)
+    rc = os.path.join(home, "fetchmailrc")
+    with open(rc, "w") as f:
+        f.write('poll localhost service 10995 protocol pop3 auth password\n'
+                '  user "demo@example.test" there with password "%s" '
+                'is "root" here\n  ssl sslcertck sslcertfile "%s" '
+                'fetchall keep\n' % (password, os.path.join(var, "tls",
+                                                            "cert.pem")))
+    os.chmod(rc, 0o600)
+    out = os.path.join(home, "out.bsmtp")
+    r = subprocess.run(["fetchmail", "-f", rc, "--nodetach", "--nosyslog",
+                        "--bsmtp", out, "--idfile",
+                        os.path.join(home, "ids")],
+                       env=dict(os.environ, HOME=home), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(out) as f:
+        assert "hello from the dev stack" in f.read()
+    shutil.rmtree(home)
+
+
 def run_once(build, var, env=None):
     """Start, check the demo mailbox, stop. Returns the demo password and
     its stored hash."""
@@ -207,6 +254,7 @@ def run_once(build, var, env=None):
         assert assert_ok(verify(h, password)).stdout == "verified\n"
         assert mariadbd_pids(os.path.join(var, "mysql"))
         assert_ok(run_admin(config, "domain", "add", "persist.test"))
+        check_pop3(var, password)
 
         rc = ds.stop()
         assert rc == 0, ds.output()

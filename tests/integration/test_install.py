@@ -20,6 +20,7 @@ TREE = {
     "usr/local/sbin/aviaryd": 0o755,
     "usr/local/sbin/aviary-auth": 0o755,
     "usr/local/sbin/aviary-lmtp": 0o755,
+    "usr/local/sbin/aviary-pop3": 0o755,
     "usr/local/bin/aviary-admin": 0o755,
     "usr/local/share/aviary/schema/*.sql": 0o644,
     "usr/local/share/aviary/postfix/*.cf": 0o644,
@@ -85,7 +86,7 @@ def dest(build, tmp_path):
 def test_tree_and_modes(dest):
     make_install(dest)
     assert tree(dest) == expected()
-    for f in ("aviaryd", "aviary-auth", "aviary-lmtp"):
+    for f in ("aviaryd", "aviary-auth", "aviary-lmtp", "aviary-pop3"):
         with open(os.path.join(BUILD, f), "rb") as a, \
                 open(os.path.join(dest, "usr/local/sbin", f), "rb") as b:
             assert a.read() == b.read(), f

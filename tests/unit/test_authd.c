@@ -114,11 +114,11 @@ test_parse_ip(void **state)
 	(void)state;
 	for (i = 0; i < N_ELEMENTS(cases); i++) {
 		struct net	 ip;
-		bool		 ok = authd_parse_ip(str_from_cstr(cases[i].in),
+		bool		 ok = net_parse_ip(str_from_cstr(cases[i].in),
 				    &ip);
 
 		if (ok != cases[i].ok)
-			fail_msg("authd_parse_ip(\"%s\") = %d", cases[i].in,
+			fail_msg("net_parse_ip(\"%s\") = %d", cases[i].in,
 			    ok);
 		if (ok) {
 			assert_int_equal(ip.family, cases[i].family);
@@ -131,12 +131,12 @@ test_parse_ip(void **state)
 		struct net	 ip;
 		char		 big[200];
 
-		assert_true(authd_parse_ip((struct str){ "10.1.2.3garbage", 8 },
+		assert_true(net_parse_ip((struct str){ "10.1.2.3garbage", 8 },
 		    &ip));
 		assert_int_equal(ip.family, AF_INET);
 		assert_memory_equal(ip.addr, "\x0a\x01\x02\x03", 4);
 		memset(big, '1', sizeof(big));
-		assert_false(authd_parse_ip((struct str){ big, sizeof(big) },
+		assert_false(net_parse_ip((struct str){ big, sizeof(big) },
 		    &ip));
 	}
 }
@@ -187,10 +187,10 @@ test_parse_cidr(void **state)
 	(void)state;
 	for (i = 0; i < N_ELEMENTS(cases); i++) {
 		struct net	 n;
-		int		 rc = authd_parse_cidr(cases[i].in, &n);
+		int		 rc = net_parse_cidr(cases[i].in, &n);
 
 		if (rc != cases[i].want_rc)
-			fail_msg("authd_parse_cidr(\"%s\") = %d", cases[i].in,
+			fail_msg("net_parse_cidr(\"%s\") = %d", cases[i].in,
 			    rc);
 		if (rc != 0)
 			continue;
@@ -204,7 +204,7 @@ ip(const char *s)
 {
 	struct net	 n;
 
-	if (!authd_parse_ip(str_from_cstr(s), &n))
+	if (!net_parse_ip(str_from_cstr(s), &n))
 		fail_msg("bad test address %s", s);
 	return n;
 }
@@ -241,8 +241,8 @@ test_is_loopback(void **state)
 	for (i = 0; i < N_ELEMENTS(cases); i++) {
 		struct net	 n = ip(cases[i].in);
 
-		if (authd_is_loopback(&n) != cases[i].want)
-			fail_msg("authd_is_loopback(%s) wrong", cases[i].in);
+		if (net_is_loopback(&n) != cases[i].want)
+			fail_msg("net_is_loopback(%s) wrong", cases[i].in);
 	}
 	/* A struct net that never parsed (family 0) is not loopback. */
 	{
@@ -250,7 +250,7 @@ test_is_loopback(void **state)
 
 		memset(&z, 0, sizeof(z));
 		z.addr[0] = 127;
-		assert_false(authd_is_loopback(&z));
+		assert_false(net_is_loopback(&z));
 	}
 }
 
@@ -261,7 +261,7 @@ trust(struct authd *d, const char *const *cidrs, size_t n)
 
 	memset(d, 0, sizeof(*d));
 	for (i = 0; i < n; i++)
-		if (authd_parse_cidr(cidrs[i], &d->trusted[d->ntrusted++]) != 0)
+		if (net_parse_cidr(cidrs[i], &d->trusted[d->ntrusted++]) != 0)
 			fail_msg("bad test network %s", cidrs[i]);
 }
 

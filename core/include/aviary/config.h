@@ -91,6 +91,37 @@ struct aviary_lmtp_config {
 	uint64_t			 timeout;	/* s of client silence */
 };
 
+/* TLS for the login services (POP3, IMAP). cert_file "" = no TLS:
+ * then no implicit-TLS listener and no STLS/STARTTLS. */
+struct aviary_tls_config {
+	char		*cert_file;	/* PEM certificate (+ chain) */
+	char		*key_file;	/* PEM private key */
+	char		*chain_file;	/* "" = none */
+	char		*min_version;	/* "TLSv1.2" or "TLSv1.3" */
+	char		*ciphers;	/* TLSv1.2 cipher list; "" = OpenSSL's */
+	char		*ciphersuites;	/* TLSv1.3 suites; "" = OpenSSL's */
+};
+
+/* What the pre-authentication side of POP3 and IMAP shares. */
+struct aviary_login_config {
+	struct aviary_tls_config	 tls;
+	bool				 allow_plaintext;	/* passwords without TLS off local networks */
+	struct conf_list		 local_networks;	/* CIDRs counted as secure */
+	uint64_t			 timeout;	/* s a client may take to log in */
+	unsigned			 max_connections_per_ip;	/* per service; 0 = no limit */
+	uint64_t			 auth_timeout;	/* s to wait for aviary-auth */
+};
+
+struct aviary_pop3_config {
+	bool				 enabled;
+	char				*user;	/* runs as this system user (vmail) when started as root */
+	struct conf_list		 listen;	/* "host:port": plaintext, STLS */
+	struct conf_list		 listen_tls;	/* "host:port": implicit TLS */
+	uint64_t			 timeout;	/* s of silence after login */
+	unsigned			 max_connections;	/* in all; 0 = no limit */
+	unsigned			 max_bad_commands;	/* then the connection is closed */
+};
+
 struct aviary_aviaryd_config {
 	char		*libexec_dir;	/* service binaries; "" = aviaryd's own directory */
 	uint64_t	 restart_max;	/* s: ceiling of the restart back-off */
@@ -104,6 +135,8 @@ struct aviary_config {
 	struct aviary_passwords_config	passwords;
 	struct aviary_auth_config	auth;
 	struct aviary_lmtp_config	lmtp;
+	struct aviary_login_config	login;
+	struct aviary_pop3_config	pop3;
 };
 
 extern const struct conf_item aviary_config_table[];

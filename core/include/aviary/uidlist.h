@@ -170,6 +170,11 @@ int	uidlist_folder_find(const struct uidlist_folder *f, uint32_t uid,
 int	uidlist_folder_msg_open(struct uidlist_folder *f, size_t idx,
 	    int *fd_r, const char **error_r) AV_WARN_UNUSED;
 
+/* Remove message idx's file (expunge). The record stays until the next
+ * rewrite drops it. A file renamed by another process meanwhile is
+ * looked up again once. 1 removed, 0 already gone, -1 error. */
+int	uidlist_folder_msg_unlink(struct uidlist_folder *f, size_t idx,
+	    const char **error_r) AV_WARN_UNUSED;
 /* Rename message idx to cur/<basename>:2,<flags> (from new/ or cur/),
  * keeping its base name and so its UID; msgs[idx] is updated. flags: at
  * most 64 printable ASCII bytes without '/' (the caller orders them,
