@@ -130,6 +130,8 @@ int	cmd_alias_domain(struct admin_ctx *ctx, int argc, char **argv);
 int	cmd_pw(struct admin_ctx *ctx, int argc, char **argv);
 int	cmd_auth(struct admin_ctx *ctx, int argc, char **argv);
 int	cmd_userdb(struct admin_ctx *ctx, int argc, char **argv);
+int	cmd_import(struct admin_ctx *ctx, int argc, char **argv);
+int	cmd_setup(struct admin_ctx *ctx, int argc, char **argv);
 /* Best effort: make a running aviary-auth forget a user's cached logins. */
 void	admin_auth_flush_user(struct admin_ctx *ctx, const char *addr);
 

@@ -47,6 +47,10 @@ static const char usage_text[] =
 "  auth cache flush [ADDRESS]\n"
 "  auth penalty [list] | auth penalty clear [IP|ADDRESS]\n"
 "  user ADDRESS\n"
+"  import postfixadmin [--source-host HOST] [--source-db NAME]\n"
+"                      [--source-user USER] [--source-password-file FILE |\n"
+"                      --source-password-stdin] [--update] [--dry-run] ...\n"
+"  setup [--dry-run] [--root-dir DIR] [--mail-user NAME] ... (as root)\n"
 "\n"
 "Sizes: 500M, 2G, 1T or unlimited. Passwords are read from a prompt or\n"
 "standard input, never from the command line. See aviary-admin(8) and\n"
@@ -360,6 +364,10 @@ main(int argc, char **argv)
 		ret = cmd_auth(&ctx, argc, argv);
 	else if (strcmp(cmd, "user") == 0)
 		ret = cmd_userdb(&ctx, argc, argv);
+	else if (strcmp(cmd, "import") == 0)
+		ret = cmd_import(&ctx, argc, argv);
+	else if (strcmp(cmd, "setup") == 0)
+		ret = cmd_setup(&ctx, argc, argv);
 	else {
 		(void)fprintf(stderr, "aviary-admin: unknown command '%s'\n\n%s",
 		    cmd, usage_text);

@@ -5,8 +5,10 @@ ADMIN_SRCS := \
 	admin/cmd_auth.c \
 	admin/cmd_db.c \
 	admin/cmd_domain.c \
+	admin/cmd_import.c \
 	admin/cmd_mailbox.c \
 	admin/cmd_pw.c \
+	admin/cmd_setup.c \
 	admin/main.c \
 	admin/output.c \
 	admin/prompt.c
