@@ -13,7 +13,8 @@ ADMIN_SRCS := \
 	admin/output.c \
 	admin/prompt.c
 MIGRATIONS := \
-	schema/001_init.sql
+	schema/001_init.sql \
+	schema/002_sender_login.sql
 
 ADMIN_OBJS := $(ADMIN_SRCS:%.c=$(B)/%.o) $(B)/gen/migrations.o
 ALL_OBJS += $(ADMIN_OBJS)
@@ -26,7 +27,8 @@ $(B)/tools/embedsql: tools/embedsql.c
 	$(E) "  HOSTCC  $<"
 	$(Q)$(CC) -O1 -o $@ $<
 
-$(B)/gen/migrations.c: $(MIGRATIONS) $(B)/tools/embedsql
+# admin/module.mk too: a migration added to the list must regenerate it.
+$(B)/gen/migrations.c: $(MIGRATIONS) $(B)/tools/embedsql admin/module.mk
 	@mkdir -p $(@D)
 	$(E) "  GEN     $@"
 	$(Q)$(B)/tools/embedsql $@ $(MIGRATIONS)

@@ -4,7 +4,7 @@
 --   aviary_admin    aviary-admin: the tables, and the DDL that
 --                   `aviary-admin db migrate` runs
 --   aviary_auth     aviary-auth: reads two views, keeps quota usage
---   aviary_postfix  Postfix's mysql maps: reads three views
+--   aviary_postfix  Postfix's mysql maps: reads four views
 --
 -- Run as a MariaDB administrator, with the database name, the account
 -- host and the three passwords set first, e.g. on standard input:
@@ -85,6 +85,14 @@ SET @s = IF(@views = 5, CONCAT('GRANT SELECT ON ', @qdb, '.virtual_mailbox_maps 
 PREPARE st FROM @s;
 EXECUTE st;
 SET @s = IF(@views = 5, CONCAT('GRANT SELECT ON ', @qdb, '.virtual_alias_maps TO ''aviary_postfix''@', QUOTE(@host)), 'DO 0');
+PREPARE st FROM @s;
+EXECUTE st;
+
+-- aviary_postfix: the sender-login view (002_sender_login.sql) for
+-- smtpd_sender_login_maps, once that migration has run.
+SET @have_sender = (SELECT COUNT(*) FROM information_schema.views
+  WHERE table_schema = @db AND table_name = 'sender_login_maps');
+SET @s = IF(@have_sender = 1, CONCAT('GRANT SELECT ON ', @qdb, '.sender_login_maps TO ''aviary_postfix''@', QUOTE(@host)), 'DO 0');
 PREPARE st FROM @s;
 EXECUTE st;
 

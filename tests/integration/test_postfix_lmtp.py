@@ -1,10 +1,12 @@
 """Postfix 3.7 delivering through aviary-lmtp: a private Postfix
-(postfix.py) whose virtual_mailbox_domains / virtual_mailbox_maps /
-virtual_alias_maps are the shipped conf/postfix/mysql-virtual-*.cf files
-(only hosts and password changed) against the stack's MariaDB, and whose
-virtual_transport is lmtp:unix:<aviary-lmtp's socket>. Mail is submitted
-with smtplib to Postfix's smtpd (no AUTH: the loopback is mynetworks and
-may relay) and read back from the Maildirs as root.
+(postfix.py) configured with the shipped conf/postfix/main.cf, so its
+virtual_mailbox_domains / virtual_mailbox_maps / virtual_alias_maps are
+the shipped conf/postfix/mysql-virtual-*.cf files (only hosts and
+password changed) against the stack's MariaDB, and its virtual_transport
+is lmtp:unix:private/aviary-lmtp (a link to aviary-lmtp's socket). Mail
+is submitted with smtplib to Postfix's plain smtpd (no AUTH: the
+loopback is mynetworks and may relay) and read back from the Maildirs
+as root.
 
 protocols.md section 2 and its Appendix describe what Postfix's lmtp
 client does; section 3 the mysql tables.
@@ -17,56 +19,15 @@ import time
 
 import pytest
 
-from avstack import REPO, aviarydev
 from lmtphelp import (DOMAIN, AviaryLmtp, lmtp_config, maildir_files,
                       read_new, stored, vsize, wait_for, NAME_RE)
 from postfix import (AviaryAuth, PostfixError, PrivatePostfix, auth_config,
-                     private_stack, remove_stack)
+                     postfix_db, private_stack, remove_stack)
 
 POSTQUEUE = "/usr/sbin/postqueue"
 SENDER = "sender@sender.test"
-MAPS = (("virtual_mailbox_domains", "mysql-virtual-mailbox-domains.cf"),
-        ("virtual_mailbox_maps", "mysql-virtual-mailbox-maps.cf"),
-        ("virtual_alias_maps", "mysql-virtual-alias-maps.cf"))
 PASSWORD = "Pf-lmtp-pass-1"
 DELIVERY_TIMEOUT = 30
-
-
-class LmtpPostfix(PrivatePostfix):
-    """The private instance of postfix.py plus the lmtp(8) delivery
-    agent in master.cf (the base instance delivers nowhere)."""
-
-    def write_config(self):
-        super().write_config()
-        with open(os.path.join(self.config_dir, "master.cf"), "a") as f:
-            f.write("lmtp      unix  -       -       n       -       -"
-                    "       lmtp\n")
-
-
-def write_maps(stack, directory):
-    """Copies of conf/postfix/mysql-virtual-*.cf in directory, with the
-    stack's socket and the aviary_postfix password; 0640 root:postfix
-    as the files say. Returns main.cf lines using them."""
-    import grp
-    os.makedirs(directory, exist_ok=True)
-    password = aviarydev.read_secret(stack.secret_path("db-postfix"))
-    lines = ""
-    for param, name in MAPS:
-        with open(os.path.join(REPO, "conf", "postfix", name)) as f:
-            text = f.read()
-        for key, value in (("hosts", "unix:" + stack.db.socket),
-                           ("password", password)):
-            text, n = re.subn(r"(?m)^%s = .*$" % key,
-                              lambda m: "%s = %s" % (key, value), text)
-            assert n == 1, "%s: one '%s =' line expected" % (name, key)
-        path = os.path.join(directory, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chown(path, 0, grp.getgrnam("postfix").gr_gid)
-        os.chmod(path, 0o640)
-        lines += "%s = mysql:%s\n" % (param, path)
-    return lines
 
 
 class Env:
@@ -91,16 +52,15 @@ def env(build):
                             os.path.join(e.stack.base, "aviary-lmtp.log"))
         e.lmtp.start()
         base = os.path.join(e.stack.base, "postfix")
-        extra = write_maps(e.stack, os.path.join(base, "maps"))
-        extra += ("mynetworks = 127.0.0.0/8\n"
-                  "smtpd_relay_restrictions = permit_mynetworks, reject\n"
-                  "virtual_transport = lmtp:unix:%s\n"
-                  "queue_run_delay = 1s\n"
-                  "minimal_backoff_time = 2s\n"
-                  "maximal_backoff_time = 4s\n" % sock)
+        extra = ("mynetworks = 127.0.0.0/8\n"
+                 "smtpd_relay_restrictions = permit_mynetworks, reject\n"
+                 "queue_run_delay = 1s\n"
+                 "minimal_backoff_time = 2s\n"
+                 "maximal_backoff_time = 4s\n")
         for attempt in range(3):    # the free port may be taken meanwhile
-            e.pf = LmtpPostfix(base, PrivatePostfix.free_port(), client,
-                               extra_main_cf=extra)
+            e.pf = PrivatePostfix(base, PrivatePostfix.free_port(), client,
+                                  extra_main_cf=extra,
+                                  db=postfix_db(e.stack), lmtp_path=sock)
             try:
                 e.pf.start()
                 break

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from postfix import (AviaryAuth, PostfixError, PrivatePostfix, auth_config,
-                     private_stack, remove_stack)
+                     postfix_db, private_stack, remove_stack)
 
 DOMAIN = "example.test"
 # failure_delay 0s keeps the suite fast; loopback is trusted, so the
@@ -69,7 +69,8 @@ def env(build):
         e.auth.start()
         for attempt in range(3):    # the free port may be taken meanwhile
             e.pf = PrivatePostfix(os.path.join(e.stack.base, "postfix"),
-                                  PrivatePostfix.free_port(), client)
+                                  PrivatePostfix.free_port(), client,
+                                  db=postfix_db(e.stack))
             try:
                 e.pf.start()
                 break

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from postfix import PostfixError, PrivatePostfix
+from postfix import PostfixError, PrivatePostfix, postfix_db_of_var
 from test_devstack import READY_TIMEOUT, Devstack
 
 
@@ -34,9 +34,12 @@ def test_make_run_serves_postfix_sasl(build):
         assert m, ds.output()
         sock = m.group(1)
         assert sock == os.path.join(var, "run", "auth-client")
+        m = re.search(r"MariaDB\s+unix socket (\S+)", ds.output())
+        assert m, ds.output()
+        db = postfix_db_of_var(m.group(1), var)
         for attempt in range(3):
             pf = PrivatePostfix(os.path.join(base, "postfix"),
-                                PrivatePostfix.free_port(), sock)
+                                PrivatePostfix.free_port(), sock, db=db)
             try:
                 pf.start()
                 break
