@@ -23,7 +23,10 @@ MAIL_SRCS := \
 	core/mail/addr.c \
 	core/mail/authclient.c \
 	core/mail/config.c \
+	core/mail/folders.c \
+	core/mail/keywords.c \
 	core/mail/maildir.c \
+	core/mail/mutf7.c \
 	core/mail/password.c \
 	core/mail/uidlist.c \
 	core/mail/userdb_client.c

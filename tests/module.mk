@@ -18,11 +18,14 @@ UNIT_SRCS := \
 	tests/unit/test_buf.c \
 	tests/unit/test_conf.c \
 	tests/unit/test_ev.c \
+	tests/unit/test_folders.c \
+	tests/unit/test_keywords.c \
 	tests/unit/test_lineio.c \
 	tests/unit/test_lmtp_parse.c \
 	tests/unit/test_lru.c \
 	tests/unit/test_maildir.c \
 	tests/unit/test_mech.c \
+	tests/unit/test_mutf7.c \
 	tests/unit/test_password.c \
 	tests/unit/test_pop3_parse.c \
 	tests/unit/test_str.c \
@@ -33,8 +36,10 @@ FUZZ_SRCS := \
 	tests/fuzz/fuzz_addr.c \
 	tests/fuzz/fuzz_authproto.c \
 	tests/fuzz/fuzz_conf_yaml.c \
+	tests/fuzz/fuzz_keywords.c \
 	tests/fuzz/fuzz_lmtp.c \
 	tests/fuzz/fuzz_maildir_name.c \
+	tests/fuzz/fuzz_mutf7.c \
 	tests/fuzz/fuzz_pop3.c \
 	tests/fuzz/fuzz_uidlist.c
 FUZZ_REPLAY_SRC := tests/fuzz/fuzz_replay.c
@@ -101,7 +106,10 @@ FUZZ_LIB_SRCS := \
 	core/lib/units.c \
 	core/mail/addr.c \
 	core/mail/config.c \
+	core/mail/folders.c \
+	core/mail/keywords.c \
 	core/mail/maildir.c \
+	core/mail/mutf7.c \
 	core/mail/password.c \
 	core/mail/uidlist.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_B)/obj/%.o)
@@ -124,7 +132,7 @@ $(B)/tests/authclient_probe: $(B)/tests/integration/authclient_probe.o \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MAIL_LIBS) $(CORE_LIBS)
 
-$(filter-out $(UNIT_AUTH_BINS) $(UNIT_LMTP_BINS) $(UNIT_POP3_BINS),$(UNIT_BINS)): \
+$(filter-out $(UNIT_AUTH_BINS) $(UNIT_LMTP_BINS) $(UNIT_IMAP_BINS) $(UNIT_POP3_BINS),$(UNIT_BINS)): \
     $(B)/tests/unit/%: \
     $(B)/tests/unit/%.o $(B)/libaviary-mail.a $(B)/libaviary-core.a
 	$(E) "  LD      $@"
@@ -169,7 +177,7 @@ $(B)/tests/fuzz/fuzz_lmtp_replay: $(B)/tests/fuzz/fuzz_lmtp.o \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-$(filter-out $(FUZZ_AUTH_REPLAYS) $(FUZZ_LMTP_REPLAYS) $(FUZZ_POP3_REPLAYS),$(FUZZ_REPLAYS)): \
+$(filter-out $(FUZZ_AUTH_REPLAYS) $(FUZZ_LMTP_REPLAYS) $(FUZZ_IMAP_REPLAYS) $(FUZZ_POP3_REPLAYS),$(FUZZ_REPLAYS)): \
     $(B)/tests/fuzz/%_replay: $(B)/tests/fuzz/%.o \
     $(B)/tests/fuzz/fuzz_replay.o $(B)/libaviary-mail.a $(B)/libaviary-core.a
 	$(E) "  LD      $@"

@@ -78,6 +78,7 @@ struct maildir_msg {
 	bool		 in_tmp;	/* name exists in tmp/ */
 	size_t		 wlen;		/* bytes waiting in wbuf */
 	char		 name[MD_BASE_MAX + 1];	/* in tmp/ */
+	char		 last_name[MAILDIR_NAME_MAX + 1];	/* in new/, last deliver */
 	char		 wbuf[MD_WBUF_SIZE];	/* also the copy buffer (EXDEV) */
 };
 
@@ -573,6 +574,12 @@ maildir_folder_exists(const char *home, const char *folder)
 	return ok;
 }
 
+int
+maildir_home_open(const char *root, const char *home, const char **error_r)
+{
+	return md_home_open(root, home, false, 0, 0, error_r);
+}
+
 /* --- file names --- */
 
 /* Bytes escaped in the host part: the DJB pair '/' ':', then ',' (it
@@ -995,6 +1002,7 @@ maildir_msg_deliver(struct maildir_msg *m, const char *root,
 			goto out;
 		}
 	}
+	(void)snprintf(m->last_name, sizeof(m->last_name), "%s", final);
 	/* Only now is the entry in new/ durable: what makes the 250 true. */
 	if (fsync(nfd) == -1) {
 		err = errno;
@@ -1015,6 +1023,12 @@ out:
 	md_close(&mfd);
 	md_close(&hfd);
 	return st;
+}
+
+const char *
+maildir_msg_delivered_name(const struct maildir_msg *m)
+{
+	return m->last_name;
 }
 
 void

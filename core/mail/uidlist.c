@@ -26,6 +26,7 @@
 
 #include "aviary/arena.h"
 #include "aviary/buf.h"
+#include "aviary/folders.h"
 #include "aviary/log.h"
 #include "aviary/maildir.h"
 #include "aviary/str.h"
@@ -599,6 +600,49 @@ lock_drop(struct uidlist_folder *f, int fd)
 	(void)unlinkat(f->dfd, UIDLIST_LOCK_NAME, 0);
 }
 
+/* The same lock for other per-folder files that Dovecot guards with it
+ * (dovecot-keywords: keywords.c). */
+int
+uidlist_lock_take(int dfd, const char *path, unsigned wait_ms, int *fd_r,
+    const char **error_r)
+{
+	struct uidlist_folder f = { .path = path, .dfd = dfd };
+
+	return lock_take(&f, wait_ms, fd_r, error_r);
+}
+
+void
+uidlist_lock_drop(int dfd, int fd)
+{
+	struct uidlist_folder f = { .dfd = dfd };
+
+	lock_drop(&f, fd);
+}
+
+/* A UIDVALIDITY for a folder without a usable uidlist: from the
+ * mailbox home's dovecot-uidvalidity counter, shared with Dovecot, so a
+ * folder deleted and created again never gets an old value back. The
+ * home is the folder itself (INBOX) or, for a Maildir++ folder (a
+ * directory ".Name"), its parent. (Not the maildirfolder file: Dovecot
+ * also leaves one in INBOX.) */
+static uint32_t
+new_uidvalidity(const struct uidlist_folder *f)
+{
+	const char	*base = strrchr(f->path, '/');
+	uint32_t	 v;
+	int		 hfd;
+
+	base = base != NULL ? base + 1 : f->path;
+	if (base[0] != '.')
+		return folders_uidvalidity_next_at(f->dfd, f->path);
+	hfd = openat(f->dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (hfd == -1)
+		return (uint32_t)time(NULL);
+	v = folders_uidvalidity_next_at(hfd, f->path);
+	(void)close(hfd);
+	return v;
+}
+
 /* Write file into the lock file and rename it over dovecot-uidlist: the
  * lock is released by the rename (Dovecot's file_dotlock_replace). */
 static int
@@ -749,7 +793,7 @@ folder_load(struct uidlist_folder *f, int *lock_fdp, const char **error_r)
 		 * records are meaningless without their UIDVALIDITY */
 		memset(&file, 0, sizeof(file));
 		file.version = 3;
-		file.uidvalidity = (uint32_t)time(NULL);
+		file.uidvalidity = new_uidvalidity(f);
 		file.next_uid = 1;
 		damaged = true;
 	}

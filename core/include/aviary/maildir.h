@@ -62,6 +62,13 @@ int	maildir_ensure(const char *root, const char *home,
  * name, INBOX, or a symbolic link. */
 bool	maildir_folder_exists(const char *home, const char *folder);
 
+/* Open the existing home below root the way every function here does
+ * (strictly below root, each component with O_NOFOLLOW|O_DIRECTORY),
+ * for other modules of the store (folders.c). A directory descriptor
+ * (O_CLOEXEC) the caller closes, or -1 with *error_r (logged). */
+int	maildir_home_open(const char *root, const char *home,
+	    const char **error_r) AV_WARN_UNUSED;
+
 /* --- file names --- */
 
 /* A new unique base name, "<sec>.M<usec>P<pid>Q<n>R<hex>.<host>": usec
@@ -115,6 +122,9 @@ uint64_t maildir_msg_vsize(const struct maildir_msg *m);	/* W= */
 enum dstatus maildir_msg_deliver(struct maildir_msg *m, const char *root,
 	    const char *home, const char *folder, bool *nospace_r,
 	    struct arena *a, const char **error_r) AV_WARN_UNUSED;
+/* The file name (in new/) of the last successful maildir_msg_deliver,
+ * "" before one: APPEND needs it to find the message's UID. */
+const char *maildir_msg_delivered_name(const struct maildir_msg *m);
 /* Remove the tmp/ file (if still there) and free. Sets *mp to NULL. */
 void	maildir_msg_destroy(struct maildir_msg **mp);
 

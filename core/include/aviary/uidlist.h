@@ -193,4 +193,16 @@ int	uidlist_folder_msg_to_cur(struct uidlist_folder *f, size_t idx,
 const char *uidlist_folder_msg_uidl(const struct uidlist_folder *f,
 	    size_t idx);
 
+/* --- the lock alone --- */
+
+/* Take the folder's dovecot-uidlist.lock (dfd: the folder directory;
+ * path for logs), waiting up to wait_ms and removing a stale one, as
+ * uidlist_folder_open does; for other files Dovecot guards with it
+ * (dovecot-keywords). 0 with *fd_r (the lock file, empty), or -1
+ * ("uidlist locked" on timeout). uidlist_lock_drop closes fd and removes
+ * the lock without touching dovecot-uidlist. */
+int	uidlist_lock_take(int dfd, const char *path, unsigned wait_ms,
+	    int *fd_r, const char **error_r) AV_WARN_UNUSED;
+void	uidlist_lock_drop(int dfd, int fd);
+
 #endif
