@@ -24,8 +24,12 @@ MAIL_SRCS := \
 	core/mail/authclient.c \
 	core/mail/config.c \
 	core/mail/folders.c \
+	core/mail/imapfmt.c \
 	core/mail/keywords.c \
 	core/mail/maildir.c \
+	core/mail/mime.c \
+	core/mail/mime_rfc822.c \
+	core/mail/mime_search.c \
 	core/mail/mutf7.c \
 	core/mail/password.c \
 	core/mail/uidlist.c \

@@ -25,6 +25,7 @@ UNIT_SRCS := \
 	tests/unit/test_lru.c \
 	tests/unit/test_maildir.c \
 	tests/unit/test_mech.c \
+	tests/unit/test_mime.c \
 	tests/unit/test_mutf7.c \
 	tests/unit/test_password.c \
 	tests/unit/test_pop3_parse.c \
@@ -39,6 +40,7 @@ FUZZ_SRCS := \
 	tests/fuzz/fuzz_keywords.c \
 	tests/fuzz/fuzz_lmtp.c \
 	tests/fuzz/fuzz_maildir_name.c \
+	tests/fuzz/fuzz_mime.c \
 	tests/fuzz/fuzz_mutf7.c \
 	tests/fuzz/fuzz_pop3.c \
 	tests/fuzz/fuzz_uidlist.c
@@ -107,8 +109,12 @@ FUZZ_LIB_SRCS := \
 	core/mail/addr.c \
 	core/mail/config.c \
 	core/mail/folders.c \
+	core/mail/imapfmt.c \
 	core/mail/keywords.c \
 	core/mail/maildir.c \
+	core/mail/mime.c \
+	core/mail/mime_rfc822.c \
+	core/mail/mime_search.c \
 	core/mail/mutf7.c \
 	core/mail/password.c \
 	core/mail/uidlist.c
@@ -124,6 +130,16 @@ $(LMTP_TEST_OBJS): CPPFLAGS += -Idelivery
 $(POP3_TEST_OBJS): CPPFLAGS += -Ipop3
 
 unit-tests: $(UNIT_TESTS) $(B)/tests/authclient_probe
+
+# The driver of tests/integration/test_mime_dovecot.py (and of the
+# parse + BODYSTRUCTURE timing in docs/architecture.md).
+ALL_OBJS += $(B)/tests/mime_probe.o
+unit-tests: $(B)/tests/mime_probe
+check-integration: $(B)/tests/mime_probe
+$(B)/tests/mime_probe: $(B)/tests/mime_probe.o $(B)/libaviary-mail.a \
+    $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MAIL_LIBS) $(CORE_LIBS)
 
 # The driver of tests/integration/test_authclient.py.
 ALL_OBJS += $(B)/tests/integration/authclient_probe.o
