@@ -54,6 +54,7 @@ include core/module.mk
 include admin/module.mk
 include auth-sql/module.mk
 include delivery/module.mk
+include imap/module.mk
 include pop3/module.mk
 include master/module.mk
 include bench/module.mk

@@ -19,6 +19,7 @@ UNIT_SRCS := \
 	tests/unit/test_conf.c \
 	tests/unit/test_ev.c \
 	tests/unit/test_folders.c \
+	tests/unit/test_imap_parse.c \
 	tests/unit/test_keywords.c \
 	tests/unit/test_lineio.c \
 	tests/unit/test_lmtp_parse.c \
@@ -37,6 +38,7 @@ FUZZ_SRCS := \
 	tests/fuzz/fuzz_addr.c \
 	tests/fuzz/fuzz_authproto.c \
 	tests/fuzz/fuzz_conf_yaml.c \
+	tests/fuzz/fuzz_imap_parse.c \
 	tests/fuzz/fuzz_keywords.c \
 	tests/fuzz/fuzz_lmtp.c \
 	tests/fuzz/fuzz_maildir_name.c \
@@ -98,6 +100,12 @@ FUZZ_LIB_SRCS := \
 	auth-sql/mech.c \
 	delivery/lmtp_parse.c \
 	pop3/pop3_parse.c \
+	imap/imap_args.c \
+	imap/imap_cmds.c \
+	imap/imap_fetchatt.c \
+	imap/imap_parse.c \
+	imap/imap_search.c \
+	imap/imap_write.c \
 	core/lib/arena.c \
 	core/lib/base64.c \
 	core/lib/buf.c \
