@@ -21,7 +21,7 @@ install: all
 	    $(I_SHARE)/postfix $(I_SHARE)/fail2ban/filter.d \
 	    $(I_SHARE)/fail2ban/jail.d $(I_DOC) $(I_UNIT)
 	$(Q)$(INSTALL) -m 0755 $(B)/aviaryd $(B)/aviary-auth $(B)/aviary-lmtp \
-	    $(B)/aviary-pop3 \
+	    $(B)/aviary-pop3 $(B)/aviary-imap \
 	    $(I_SBIN)/
 	$(Q)$(INSTALL) -m 0755 $(B)/aviary-admin $(I_BIN)/
 	$(Q)$(INSTALL) -m 0644 schema/*.sql $(I_SHARE)/schema/

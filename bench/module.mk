@@ -8,4 +8,5 @@ bench: all $(B)/bench/auth_bench
 	$(Q)$(PYTHON) bench/auth/run.py --build $(B)
 	$(Q)$(PYTHON) bench/lmtp/run.py --build $(B)
 	$(Q)$(PYTHON) bench/pop3/run.py --build $(B)
+	$(Q)$(PYTHON) bench/imap/run.py --build $(B)
 .PHONY: bench

@@ -26,6 +26,7 @@ MAIL_SRCS := \
 	core/mail/folders.c \
 	core/mail/imapfmt.c \
 	core/mail/keywords.c \
+	core/mail/loginsvc.c \
 	core/mail/maildir.c \
 	core/mail/mime.c \
 	core/mail/mime_rfc822.c \

@@ -1,7 +1,7 @@
-# imap/module.mk -- the IMAP command parser (pure, no I/O; see
-# imap/README.md). Tests link the objects explicitly, as the LMTP
-# parser's do; tests/module.mk keeps these binaries out of its generic
-# link rule.
+# imap/module.mk -- aviary-imap: the command parser (pure, no I/O; see
+# imap/README.md) and the server. Tests link the parser's objects
+# explicitly, as the LMTP parser's do; tests/module.mk keeps these
+# binaries out of its generic link rule.
 IMAP_PARSE_SRCS := \
 	imap/imap_args.c \
 	imap/imap_cmds.c \
@@ -32,3 +32,24 @@ $(B)/tests/fuzz/fuzz_imap_parse_replay: $(B)/tests/fuzz/fuzz_imap_parse.o \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
+# The server: the parser's objects plus the connection, the login half
+# (imap_login.c: no mail-store access, make lint checks it) and the
+# session half.
+IMAP_SRV_SRCS := \
+	imap/imap_conn.c \
+	imap/imap_fetch.c \
+	imap/imap_login.c \
+	imap/imap_mbox.c \
+	imap/imap_mboxcmd.c \
+	imap/imap_searchrun.c \
+	imap/imap_session.c \
+	imap/main.c
+
+IMAP_SRV_OBJS := $(IMAP_SRV_SRCS:%.c=$(B)/%.o)
+ALL_OBJS += $(IMAP_SRV_OBJS)
+BINS += $(B)/aviary-imap
+
+$(B)/aviary-imap: $(IMAP_SRV_OBJS) $(IMAP_PARSE_OBJS) $(B)/libaviary-mail.a \
+    $(B)/libaviary-core.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(MAIL_LIBS) $(CORE_LIBS)

@@ -147,6 +147,30 @@ pop3_listen_tls(const struct aviary_config *c)
 	return &c->pop3.listen_tls;
 }
 
+static bool
+imap_enabled(const struct aviary_config *c)
+{
+	return c->imap.enabled;
+}
+
+static const char *
+imap_user(const struct aviary_config *c)
+{
+	return c->imap.user;
+}
+
+static const struct conf_list *
+imap_listen(const struct aviary_config *c)
+{
+	return &c->imap.listen;
+}
+
+static const struct conf_list *
+imap_listen_tls(const struct aviary_config *c)
+{
+	return &c->imap.listen_tls;
+}
+
 static const struct svc_def svc_defs[] = {
 	{ "auth", "aviary-auth", "auth.user", auth_enabled, auth_user, {
 		{ "client", "auth.client_socket", auth_client_socket },
@@ -160,6 +184,12 @@ static const struct svc_def svc_defs[] = {
 	}, 0, {
 		{ "tcp", "pop3.listen", pop3_listen },
 		{ "tls", "pop3.listen_tls", pop3_listen_tls },
+	}, 2 },
+	{ "imap", "aviary-imap", "imap.user", imap_enabled, imap_user, {
+		{ NULL, NULL, NULL },
+	}, 0, {
+		{ "tcp", "imap.listen", imap_listen },
+		{ "tls", "imap.listen_tls", imap_listen_tls },
 	}, 2 },
 };
 #define NSVC	N_ELEMENTS(svc_defs)

@@ -24,6 +24,7 @@
 #include "pop3_parse.h"
 #include "aviary/addr.h"
 #include "aviary/config.h"
+#include "aviary/loginsvc.h"
 #include "aviary/net.h"
 #include "aviary/str.h"
 
@@ -34,9 +35,8 @@ struct ev_timer;
 struct tls_ctx;
 struct tstream;
 struct userdb_client;
+struct loginsvc;
 struct pop3_mailbox;
-
-#define POP3_LOCAL_NETS_MAX	64
 
 struct pop3d {
 	const struct aviary_config	*cfg;
@@ -44,8 +44,7 @@ struct pop3d {
 	struct tls_ctx			*tls;	/* NULL: no TLS configured */
 	struct authclient		*auth;
 	struct userdb_client		*userdb;
-	struct net			 local_nets[POP3_LOCAL_NETS_MAX];
-	size_t				 nlocal_nets;
+	struct loginsvc			*svc;	/* start-up, listeners, networks */
 	char				 hostname[256];
 	struct pconn			*conns;	/* every open connection */
 	unsigned			 nconns;
@@ -73,10 +72,7 @@ struct pconn {
 	enum pstate		 state;
 	unsigned		 bad;		/* bad commands so far */
 	bool			 implicit_tls;	/* came in on listen_tls */
-	bool			 local;		/* from login.local_networks */
-	struct net		 rip_net;
-	char			 rip[NET_ADDR_TEXT], lip[NET_ADDR_TEXT];
-	uint16_t		 rport, lport;
+	struct loginsvc_peer	 peer;		/* addresses; local network */
 	char			 session[24];
 	/* login */
 	char			 user[ADDR_MAX + 1];	/* USER, then the login */

@@ -6,7 +6,6 @@
  * waits (aviary-auth, opening the maildrop, a RETR being streamed) input
  * is paused and the pipelined lines behind it stay in the reader, so
  * replies always come in command order (RFC 2449 PIPELINING). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include "aviary/ev.h"
 #include "aviary/log.h"
 #include "aviary/mem.h"
-#include "aviary/sock.h"
 #include "aviary/tstream.h"
 
 /* Output queue ceiling: a whole RETR chunk plus replies. */
@@ -35,7 +33,7 @@ conn_free(struct pconn *c, const char *why)
 	if (why != NULL)
 		log_info("pop3: disconnected%s%s rip=%s session=%s: %s",
 		    c->state >= P_OPENING && c->user[0] ? " user=" : "",
-		    c->state >= P_OPENING ? c->user : "", c->rip, c->session,
+		    c->state >= P_OPENING ? c->user : "", c->peer.rip, c->session,
 		    why);
 	pop3_login_abort(c);
 	pop3_mail_close(c);
@@ -96,7 +94,7 @@ pop3_reply(struct pconn *c, const char *fmt, ...)
 	line[n++] = '\n';
 	if (tstream_write(c->s, line, (size_t)n) == -1) {
 		log_warn("pop3: rip=%s: client does not read its replies",
-		    c->rip);
+		    c->peer.rip);
 		pop3_close_after_reply(c);
 	}
 }
@@ -148,7 +146,7 @@ pop3_capa_begin(struct pconn *c)
 bool
 pop3_secured(const struct pconn *c)
 {
-	return tstream_is_tls(c->s) || c->local;
+	return tstream_is_tls(c->s) || c->peer.local;
 }
 
 bool
@@ -284,8 +282,8 @@ count_ip(const struct pop3d *d, const struct net *ip)
 	unsigned		 n = 0;
 
 	for (c = d->conns; c != NULL; c = c->next)
-		if (c->rip_net.family == ip->family &&
-		    memcmp(c->rip_net.addr, ip->addr, 16) == 0)
+		if (c->peer.rip_net.family == ip->family &&
+		    memcmp(c->peer.rip_net.addr, ip->addr, 16) == 0)
 			n++;
 	return n;
 }
@@ -294,30 +292,14 @@ static void
 conn_new(struct pop3d *d, int fd, bool implicit_tls)
 {
 	const struct aviary_config	*cfg = d->cfg;
-	struct sockaddr_storage		 ss;
-	socklen_t			 sl;
 	struct pconn			*c;
 	const char			*refuse = NULL;
-	size_t				 i;
 
 	c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	c->implicit_tls = implicit_tls;
 	pop3_reader_init(&c->rd);
-	sl = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-		(void)net_sockaddr((struct sockaddr *)&ss, &c->rip_net, c->rip,
-		    &c->rport);
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		struct net	 lnet;
-
-		(void)net_sockaddr((struct sockaddr *)&ss, &lnet, c->lip,
-		    &c->lport);
-	}
-	for (i = 0; i < d->nlocal_nets; i++)
-		if (net_contains(&d->local_nets[i], &c->rip_net))
-			c->local = true;
+	loginsvc_peer(d->svc, fd, &c->peer);
 	(void)snprintf(c->session, sizeof(c->session), "%llx.%llx",
 	    (unsigned long long)getpid(), (unsigned long long)++d->session_seq);
 
@@ -326,7 +308,7 @@ conn_new(struct pop3d *d, int fd, bool implicit_tls)
 		refuse = "-ERR [SYS/TEMP] Too many connections, try again "
 		    "later.";
 	else if (cfg->login.max_connections_per_ip != 0 &&
-	    count_ip(d, &c->rip_net) >= cfg->login.max_connections_per_ip)
+	    count_ip(d, &c->peer.rip_net) >= cfg->login.max_connections_per_ip)
 		refuse = "-ERR [SYS/TEMP] Too many connections from your "
 		    "address.";
 
@@ -345,7 +327,7 @@ conn_new(struct pop3d *d, int fd, bool implicit_tls)
 	d->nconns++;
 	conn_touch(c);
 	if (refuse != NULL) {
-		log_warn("pop3: rip=%s: refused: %s", c->rip, refuse + 5);
+		log_warn("pop3: rip=%s: refused: %s", c->peer.rip, refuse + 5);
 		pop3_reply(c, "%s", refuse);
 		pop3_close_after_reply(c);
 		tstream_flush(c->s);
@@ -362,15 +344,8 @@ pop3_conn_accept(struct pop3d *d, int lfd, bool implicit_tls)
 
 	/* A bounded batch per wake-up, so that one listener cannot starve
 	 * the connections already open. */
-	for (i = 0; i < 64; i++) {
-		if ((fd = sock_accept(lfd)) == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_error("pop3: accept: %m");
-			return;
-		}
+	for (i = 0; i < 64 && (fd = loginsvc_accept(lfd)) != -1; i++)
 		conn_new(d, fd, implicit_tls);
-	}
 }
 
 void

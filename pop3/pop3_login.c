@@ -62,7 +62,7 @@ stls(struct pconn *c)
 	if (pop3_reader_pending(&c->rd) > 0 ||
 	    tstream_starttls(c->s, c->d->tls) > 0)
 		log_warn("pop3: rip=%s: discarded plaintext sent after STLS",
-		    c->rip);
+		    c->peer.rip);
 	pop3_reader_discard(&c->rd);
 	c->have_user = false;
 	c->user[0] = '\0';
@@ -130,8 +130,8 @@ static void
 auth_begin(struct pconn *c, const char *mech, const void *resp, size_t len)
 {
 	struct authclient_info	 info = {
-		.lip = c->lip, .rip = c->rip,
-		.lport = c->lport, .rport = c->rport,
+		.lip = c->peer.lip, .rip = c->peer.rip,
+		.lport = c->peer.lport, .rport = c->peer.rport,
 		.secured = pop3_secured(c),
 		.session = c->session,
 	};

@@ -173,7 +173,7 @@ on_userdb(void *ctx, int status, const struct userdb_reply *u)
 	if (flock(mb->lock_fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
 			log_info("pop3: %s rip=%s: mailbox in use by another "
-			    "POP3 session", c->user, c->rip);
+			    "POP3 session", c->user, c->peer.rip);
 			open_failed(c, "-ERR [IN-USE] Mailbox is in use by "
 			    "another POP3 session.");
 		} else {
@@ -209,7 +209,7 @@ on_userdb(void *ctx, int status, const struct userdb_reply *u)
 	}
 	c->state = P_TRANSACTION;
 	log_info("pop3: login user=%s rip=%s session=%s %s messages=%zu "
-	    "octets=%llu", c->user, c->rip, c->session,
+	    "octets=%llu", c->user, c->peer.rip, c->session,
 	    tstream_tls_desc(c->s), mb->f->nmsgs, (unsigned long long)total);
 	pop3_reply(c, "+OK Logged in.");
 	pop3_resume(c);
@@ -449,7 +449,7 @@ pop3_mail_quit(struct pconn *c)
 			log_warn("pop3: %s: maildirsize: %s", c->user, error);
 	}
 	log_info("pop3: logout user=%s rip=%s session=%s retr=%llu/%llu "
-	    "del=%lld/%lld", c->user, c->rip, c->session,
+	    "del=%lld/%lld", c->user, c->peer.rip, c->session,
 	    (unsigned long long)mb->n_retr,
 	    (unsigned long long)mb->retr_bytes, (long long)del_n,
 	    (long long)del_bytes);

@@ -26,7 +26,9 @@ def main():
     stack = aviarydev.Stack(args.var, args.build,
                             lmtp_listen=["127.0.0.1:10024"],
                             pop3_listen=["127.0.0.1:10110"],
-                            pop3s_listen=["127.0.0.1:10995"])
+                            pop3s_listen=["127.0.0.1:10995"],
+                            imap_listen=["127.0.0.1:10143"],
+                            imaps_listen=["127.0.0.1:10993"])
     stopping = []
 
     def on_signal(signum, frame):
@@ -59,8 +61,9 @@ Aviary development stack
   userdb         {stack.auth_userdb_socket}
   LMTP           {stack.lmtp_socket} and 127.0.0.1:10024  (Postfix:
                  virtual_transport = lmtp:unix:{stack.lmtp_socket})
-  POP3           127.0.0.1:10110 (STLS) and POP3S 127.0.0.1:10995, self-signed
-                 certificate {os.path.relpath(stack.tls_cert)}
+  IMAP           127.0.0.1:10143 (STARTTLS) and IMAPS 127.0.0.1:10993
+  POP3           127.0.0.1:10110 (STLS) and POP3S 127.0.0.1:10995
+                 self-signed certificate {os.path.relpath(stack.tls_cert)}
   demo mailbox   demo@example.test  password: {password}
 
   try:  {admin} -c {cfg} domain list

@@ -16,8 +16,8 @@ if grep -nE '\b(malloc|calloc|realloc)[[:space:]]*\(' $files | grep -v '^core/li
 fi
 # DESIGN.md's target separation: the code that faces a client before it
 # has logged in must not reach the mail store.
-preauth="pop3/pop3_login.c"
-if grep -nE '#include[[:space:]]+"aviary/(maildir|uidlist|userdb_client|folders|keywords)\.h"' $preauth; then
+preauth="pop3/pop3_login.c imap/imap_login.c"
+if grep -nE '#include[[:space:]]+"(aviary/(maildir|uidlist|userdb_client|folders|keywords|mime)|imap_session)\.h"' $preauth; then
 	echo "lint: pre-authentication code includes a mail-store header" >&2
 	bad=1
 fi

@@ -283,6 +283,31 @@ static const struct conf_item pop3_table[] = {
 	CONF_END
 };
 
+#define IMAP_OFF(f)	offsetof(struct aviary_imap_config, f)
+static const struct conf_item imap_table[] = {
+	CONF_BOOL("enabled", IMAP_OFF(enabled), "false"),
+	CONF_STR("user", IMAP_OFF(user), "vmail"),
+	CONF_LIST("listen", IMAP_OFF(listen), "*:143"),
+	CONF_LIST("listen_tls", IMAP_OFF(listen_tls), "*:993"),
+	CONF_TIME("timeout", IMAP_OFF(timeout), "30m", 1800, 86400),
+	CONF_UINT("max_connections", IMAP_OFF(max_connections), "10000", 0,
+	    1000000),
+	CONF_UINT("max_bad_commands", IMAP_OFF(max_bad_commands), "20", 1,
+	    1000),
+	CONF_UINT("max_connections_per_user",
+	    IMAP_OFF(max_connections_per_user), "20", 0, 100000),
+	CONF_SIZE("max_append_size", IMAP_OFF(max_append_size), "50M", 1024,
+	    (uint64_t)2 << 30),
+	CONF_LIST_CHECK("drafts", IMAP_OFF(drafts), "Drafts", check_folder),
+	CONF_LIST_CHECK("sent", IMAP_OFF(sent), "Sent,Sent Messages",
+	    check_folder),
+	CONF_LIST_CHECK("trash", IMAP_OFF(trash), "Trash", check_folder),
+	CONF_LIST_CHECK("junk", IMAP_OFF(junk), "Junk", check_folder),
+	CONF_LIST_CHECK("archive", IMAP_OFF(archive), "Archive",
+	    check_folder),
+	CONF_END
+};
+
 static const struct conf_item aviaryd_table[] = {
 	CONF_STR_CHECK("libexec_dir", offsetof(struct aviary_aviaryd_config,
 	    libexec_dir), "", check_abs_path_or_empty),
@@ -306,6 +331,7 @@ const struct conf_item aviary_config_table[] = {
 	CONF_SECTION("login", offsetof(struct aviary_config, login),
 	    login_table),
 	CONF_SECTION("pop3", offsetof(struct aviary_config, pop3), pop3_table),
+	CONF_SECTION("imap", offsetof(struct aviary_config, imap), imap_table),
 	CONF_END
 };
 
@@ -330,6 +356,18 @@ aviary_config_check(const struct aviary_config *cfg, const char *path,
 	    cfg->login.tls.cert_file[0] == '\0') {
 		*error_r = arena_printf(a, "%s: pop3.listen_tls needs "
 		    "login.tls.cert_file (or an empty pop3.listen_tls)", path);
+		return -1;
+	}
+	if (cfg->imap.enabled && cfg->imap.listen.n + cfg->imap.listen_tls.n
+	    == 0) {
+		*error_r = arena_printf(a, "%s: imap is enabled but "
+		    "imap.listen and imap.listen_tls are both empty", path);
+		return -1;
+	}
+	if (cfg->imap.enabled && cfg->imap.listen_tls.n > 0 &&
+	    cfg->login.tls.cert_file[0] == '\0') {
+		*error_r = arena_printf(a, "%s: imap.listen_tls needs "
+		    "login.tls.cert_file (or an empty imap.listen_tls)", path);
 		return -1;
 	}
 	if (cfg->login.tls.cert_file[0] != '\0' &&

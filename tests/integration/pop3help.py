@@ -1,16 +1,19 @@
 """aviary-pop3 for the integration tests: a whole platform (aviaryd with
-aviary-auth, aviary-lmtp and aviary-pop3) on a private MariaDB, and
-small clients.
+aviary-auth, aviary-lmtp and aviary-pop3, and aviary-imap when asked) on
+a private MariaDB, and small clients.
 
 - Platform: the stack, aviaryd in the foreground with its log in a file
   (checked for sanitizer reports when it stops), LMTP and POP3 on free
   loopback ports. login.local_networks is 127.0.0.1/32 only, and POP3
   also listens on 127.0.0.2, so a client bound to 127.0.0.2 is "remote":
-  plaintext logins need TLS there.
+  plaintext logins need TLS there. Platform.running() is the body of a
+  module fixture: `yield from Platform.running(tmp_path_factory, build,
+  "pop3")` (a subclass calls it on itself).
 - mailbox(): a fresh mailbox with a known password.
 - deliver(): a message through LMTP.
 - Raw: a POP3 client on a raw socket, for what poplib hides (exact
-  bytes, pipelining, bad input, dropping the connection).
+  bytes, pipelining, bad input, dropping the connection); LineClient is
+  its line-level base, which imaphelp.Raw shares.
 """
 import os
 import poplib
@@ -47,19 +50,53 @@ SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 
 class Platform:
-    def __init__(self, base, build):
+    """imap=True also runs aviary-imap (imaphelp.py has its clients)."""
+
+    def __init__(self, base, build, imap=False):
         self.lmtp_port = free_port()
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.remote_port = free_port(REMOTE_IP)
+        imap_listen, imaps_listen = [], []
+        if imap:
+            self.imap_port = free_port()
+            self.imaps_port = free_port()
+            self.imap_remote_port = free_port(REMOTE_IP)
+            imap_listen = ["127.0.0.1:%d" % self.imap_port,
+                           "%s:%d" % (REMOTE_IP, self.imap_remote_port)]
+            imaps_listen = ["127.0.0.1:%d" % self.imaps_port]
         self.stack = aviarydev.Stack(
             base, build,
             lmtp_listen=["127.0.0.1:%d" % self.lmtp_port],
             pop3_listen=["127.0.0.1:%d" % self.pop3_port,
                          "%s:%d" % (REMOTE_IP, self.remote_port)],
-            pop3s_listen=["127.0.0.1:%d" % self.pop3s_port])
+            pop3s_listen=["127.0.0.1:%d" % self.pop3s_port],
+            imap_listen=imap_listen, imaps_listen=imaps_listen)
+        self.ports = [("127.0.0.1", self.lmtp_port),
+                      ("127.0.0.1", self.pop3_port),
+                      ("127.0.0.1", self.pop3s_port),
+                      (REMOTE_IP, self.remote_port)]
+        if imap:
+            self.ports += [("127.0.0.1", self.imap_port),
+                           ("127.0.0.1", self.imaps_port),
+                           (REMOTE_IP, self.imap_remote_port)]
         self.log_path = os.path.join(self.stack.base, "aviaryd.log")
         self.proc = None
+
+    @classmethod
+    def running(cls, tmp_path_factory, build, name, **kw):
+        """A generator for a module fixture: the platform (cls) in a new
+        directory of pytest's named after name, started; stopped after
+        the module, when aviaryd's log must hold no sanitizer report."""
+        p = cls(avstack.short_tmpdir(tmp_path_factory, name), build, **kw)
+        try:
+            p.start()
+            yield p
+        finally:
+            p.stop()
+        reports = p.sanitizer_reports()
+        assert reports == [], "sanitizer reports in aviaryd's log:\n" + \
+            "\n".join(reports)
 
     def config(self, **kw):
         kw.setdefault("login_extra", '  local_networks: ["127.0.0.1/32"]\n')
@@ -76,10 +113,7 @@ class Platform:
                  self.stack.config], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=log, env=env, preexec_fn=aviarydev.die_with_parent)
         deadline = time.monotonic() + 30
-        for host, port in (("127.0.0.1", self.lmtp_port),
-                           ("127.0.0.1", self.pop3_port),
-                           ("127.0.0.1", self.pop3s_port),
-                           (REMOTE_IP, self.remote_port)):
+        for host, port in self.ports:
             while True:
                 if self.proc.poll() is not None:
                     raise RuntimeError("aviaryd exited:\n" + self.log()[-3000:])
@@ -88,7 +122,8 @@ class Platform:
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise RuntimeError("POP3 does not answer:\n" +
+                        raise RuntimeError("%s:%d does not answer:\n" %
+                                           (host, port) +
                                            self.log()[-3000:])
                     time.sleep(0.05)
         # The auth sockets too (aviaryd starts the services together).
@@ -189,8 +224,9 @@ class RemotePOP3(poplib.POP3):
                                         source_address=(REMOTE_IP, 0))
 
 
-class Raw:
-    """A line-level POP3 client on a plain socket."""
+class LineClient:
+    """A client on a plain socket (from source when given) that reads
+    CRLF lines; its first line is the greeting."""
 
     def __init__(self, host, port, source=None, timeout=30):
         self.sock = socket.create_connection(
@@ -210,6 +246,13 @@ class Raw:
             self.buf += chunk
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
+
+    def close(self):
+        self.sock.close()
+
+
+class Raw(LineClient):
+    """A line-level POP3 client on a plain socket."""
 
     def cmd(self, text):
         self.send(text.encode() + b"\r\n")
@@ -246,9 +289,6 @@ class Raw:
         r = self.cmd("PASS " + password)
         assert r.startswith(b"+OK"), r
         return r
-
-    def close(self):
-        self.sock.close()
 
 
 def unstuff(raw):

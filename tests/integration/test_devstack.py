@@ -191,6 +191,44 @@ def verify(hash_, password):
                      input=password + "\n")
 
 
+def check_imap(var, password):
+    """IMAP on 10143 (STARTTLS) and IMAPS on 10993: see mail delivered
+    over LMTP, file it into a folder, be told of new mail while idling."""
+    import imaplib
+    import smtplib
+    import ssl
+    ctx = ssl.create_default_context(cafile=os.path.join(var, "tls",
+                                                         "cert.pem"))
+    m = imaplib.IMAP4("127.0.0.1", 10143, timeout=30)
+    m.starttls(ctx)
+    m.login("demo@example.test", password)
+    with smtplib.LMTP("127.0.0.1", 10024) as lmtp:
+        lmtp.sendmail("someone@example.org", ["demo@example.test"],
+                      b"Subject: imap check\r\n\r\nfor IMAP\r\n")
+    typ, data = m.select("INBOX")
+    n = int(data[0])
+    assert n >= 1
+    typ, data = m.fetch(str(n), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert b"imap check" in data[0][1]
+    typ, data = m.copy(str(n), "Archive")
+    assert typ == "OK" and b"COPYUID" in data[0]
+    m.logout()
+    m = imaplib.IMAP4_SSL("127.0.0.1", 10993, ssl_context=ctx, timeout=30)
+    m.login("demo@example.test", password)
+    m.select("INBOX")
+    tag = m._new_tag()
+    m.send(tag + b" IDLE\r\n")
+    assert m.readline().startswith(b"+ ")
+    with smtplib.LMTP("127.0.0.1", 10024) as lmtp:
+        lmtp.sendmail("someone@example.org", ["demo@example.test"],
+                      b"Subject: pushed\r\n\r\nnew\r\n")
+    assert m.readline().endswith(b"EXISTS\r\n")
+    m.send(b"DONE\r\n")
+    while not m.readline().startswith(tag + b" OK"):
+        pass
+    m.logout()
+
+
 def check_pop3(var, password):
     """Mail delivered over LMTP on 10024 is read over POP3 (10110, with
     STLS) and POP3S (10995) with poplib, and by fetchmail on 10995 with
@@ -254,6 +292,7 @@ def run_once(build, var, env=None):
         assert assert_ok(verify(h, password)).stdout == "verified\n"
         assert mariadbd_pids(os.path.join(var, "mysql"))
         assert_ok(run_admin(config, "domain", "add", "persist.test"))
+        check_imap(var, password)
         check_pop3(var, password)
 
         rc = ds.stop()

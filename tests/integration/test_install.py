@@ -21,6 +21,7 @@ TREE = {
     "usr/local/sbin/aviary-auth": 0o755,
     "usr/local/sbin/aviary-lmtp": 0o755,
     "usr/local/sbin/aviary-pop3": 0o755,
+    "usr/local/sbin/aviary-imap": 0o755,
     "usr/local/bin/aviary-admin": 0o755,
     "usr/local/share/aviary/schema/*.sql": 0o644,
     "usr/local/share/aviary/postfix/*.cf": 0o644,
@@ -86,7 +87,8 @@ def dest(build, tmp_path):
 def test_tree_and_modes(dest):
     make_install(dest)
     assert tree(dest) == expected()
-    for f in ("aviaryd", "aviary-auth", "aviary-lmtp", "aviary-pop3"):
+    for f in ("aviaryd", "aviary-auth", "aviary-lmtp", "aviary-pop3",
+              "aviary-imap"):
         with open(os.path.join(BUILD, f), "rb") as a, \
                 open(os.path.join(dest, "usr/local/sbin", f), "rb") as b:
             assert a.read() == b.read(), f

@@ -20,13 +20,7 @@ from pop3help import Platform, REMOTE_IP, tls_context, unstuff
 
 @pytest.fixture(scope="module")
 def plat(tmp_path_factory, build):
-    p = Platform(avstack.short_tmpdir(tmp_path_factory, "pop3"), build)
-    try:
-        p.start()
-        yield p
-    finally:
-        p.stop()
-    assert p.sanitizer_reports() == []
+    yield from Platform.running(tmp_path_factory, build, "pop3")
 
 
 def msg(subject, body=b"hello\r\n", extra=b""):

@@ -122,6 +122,19 @@ struct aviary_pop3_config {
 	unsigned			 max_bad_commands;	/* then the connection is closed */
 };
 
+struct aviary_imap_config {
+	bool				 enabled;
+	char				*user;	/* runs as this system user (vmail) when started as root */
+	struct conf_list		 listen;	/* "host:port": plaintext, STARTTLS */
+	struct conf_list		 listen_tls;	/* "host:port": implicit TLS */
+	uint64_t			 timeout;	/* s of silence after login (RFC 3501: >= 30 min) */
+	unsigned			 max_connections;	/* in all; 0 = no limit */
+	unsigned			 max_bad_commands;	/* then BYE */
+	unsigned			 max_connections_per_user;	/* 0 = no limit */
+	uint64_t			 max_append_size;	/* bytes of one APPEND */
+	struct conf_list		 drafts, sent, trash, junk, archive;	/* special-use folders */
+};
+
 struct aviary_aviaryd_config {
 	char		*libexec_dir;	/* service binaries; "" = aviaryd's own directory */
 	uint64_t	 restart_max;	/* s: ceiling of the restart back-off */
@@ -137,6 +150,7 @@ struct aviary_config {
 	struct aviary_lmtp_config	lmtp;
 	struct aviary_login_config	login;
 	struct aviary_pop3_config	pop3;
+	struct aviary_imap_config	imap;
 };
 
 extern const struct conf_item aviary_config_table[];
