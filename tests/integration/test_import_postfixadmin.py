@@ -391,6 +391,67 @@ def test_old_passwords_log_in(env):
     admin(env, "auth", "penalty", "clear")
 
 
+def test_imported_users_log_in_over_imap(env, tmp_path):
+    """The same users log in over IMAP with their old passwords and see
+    their (new) INBOX: aviary-imap started on the test's configuration,
+    talking to this module's aviary-auth."""
+    import imaplib
+    import re
+    import socket
+    import subprocess
+    import time
+    from imaphelp import free_port
+    with open(env.config) as f:
+        text = f.read()
+    port = free_port()
+    text, n = re.subn(r"(\nimap:\n(?:  .*\n)*?)  listen: \[\]\n",
+                      r'\1  listen: ["127.0.0.1:%d"]\n' % port, text)
+    assert n == 1
+    text = re.sub(r"(\nimap:\n(?:  .*\n)*?)  enabled: false\n",
+                  r"\1  enabled: true\n", text)
+    text = re.sub(r"(\nimap:\n(?:  .*\n)*?)  listen_tls: \[.*\]\n",
+                  r"\1  listen_tls: []\n", text)
+    cfg = tmp_path / "imap.yaml"
+    cfg.write_text(text)
+    log = tmp_path / "imap.log"
+    with open(log, "wb") as lf:
+        proc = subprocess.Popen([os.path.join(env.stack.build, "aviary-imap"),
+                                 "-c", str(cfg)], stdout=lf, stderr=lf,
+                                stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        tried = 0
+        for addr, (pw, _, ok) in env.users.items():
+            if not ok:
+                continue
+            m = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+            m.login(addr.lower(), pw)
+            typ, data = m.select("INBOX")
+            assert typ == "OK"
+            m.logout()
+            tried += 1
+        assert tried >= 3
+        m = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+        with pytest.raises(imaplib.IMAP4.error,
+                           match="AUTHENTICATIONFAILED"):
+            m.login("md5@example.org", "nope")
+        m.logout()
+        admin(env, "auth", "penalty", "clear")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert not any(x in log.read_text() for x in
+                   ("AddressSanitizer", "runtime error:"))
+
+
 def test_conflicts_need_update(env):
     new = sha512crypt("Changed-pw-13")
     env.stack.db.sql("UPDATE mailbox SET password = %s, quota = %d WHERE "
@@ -466,3 +527,4 @@ def test_no_secret_in_any_output(env):
         assert stored not in text, addr
         if pw != "Clear-pw-7":
             assert pw not in text, addr
+
