@@ -95,6 +95,7 @@ struct iconn {
 	unsigned		 bad;
 	bool			 implicit_tls;
 	struct loginsvc_peer	 peer;		/* addresses; local network */
+	bool			 counted;	/* loginsvc_enter admitted it */
 	char			 session_id[24];
 	char			 tag[128];	/* of the command that waits */
 	/* pending input not yet handed to the reader (paused) */

@@ -56,6 +56,8 @@ conn_free(struct iconn *c, const char *why)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	d->nconns--;
+	if (c->counted)
+		loginsvc_leave(d->svc, &c->peer);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
@@ -553,19 +555,6 @@ static const struct tstream_cbs conn_cbs = {
 	.on_close = on_close,
 };
 
-static unsigned
-count_ip(const struct imapd *d, const struct net *ip)
-{
-	const struct iconn	*c;
-	unsigned		 n = 0;
-
-	for (c = d->conns; c != NULL; c = c->next)
-		if (c->peer.rip_net.family == ip->family &&
-		    memcmp(c->peer.rip_net.addr, ip->addr, 16) == 0)
-			n++;
-	return n;
-}
-
 static void
 conn_new(struct imapd *d, int fd, bool implicit_tls)
 {
@@ -579,18 +568,14 @@ conn_new(struct imapd *d, int fd, bool implicit_tls)
 	loginsvc_peer(d->svc, fd, &c->peer);
 	(void)snprintf(c->session_id, sizeof(c->session_id), "%llx.%llx",
 	    (unsigned long long)getpid(), (unsigned long long)++d->session_seq);
-	if (cfg->imap.max_connections != 0 &&
-	    d->nconns >= cfg->imap.max_connections)
-		refuse = "* BYE [UNAVAILABLE] Too many connections, try again "
-		    "later.";
-	else if (cfg->login.max_connections_per_ip != 0 &&
-	    count_ip(d, &c->peer.rip_net) >= cfg->login.max_connections_per_ip)
-		refuse = "* BYE [UNAVAILABLE] Too many connections from your "
-		    "address.";
+	refuse = loginsvc_enter(d->svc, &c->peer, cfg->imap.max_connections);
+	c->counted = refuse == NULL;
 	c->s = tstream_new(d->ev, fd, implicit_tls ? d->tls : NULL,
 	    IMAP_OUT_MAX, &conn_cbs, c);
 	if (c->s == NULL) {
 		log_error("imap: epoll: %m");
+		if (c->counted)
+			loginsvc_leave(d->svc, &c->peer);
 		free(c);
 		return;
 	}
@@ -603,8 +588,8 @@ conn_new(struct imapd *d, int fd, bool implicit_tls)
 	d->nconns++;
 	conn_touch(c);
 	if (refuse != NULL) {
-		log_warn("imap: rip=%s: refused: %s", c->peer.rip, refuse + 20);
-		imap_send(c, "%s", refuse);
+		log_warn("imap: rip=%s: refused: %s", c->peer.rip, refuse);
+		imap_send(c, "* BYE [UNAVAILABLE] %s", refuse);
 		imap_close_after_reply(c);
 		tstream_flush(c->s);
 		return;

@@ -73,6 +73,7 @@ struct pconn {
 	unsigned		 bad;		/* bad commands so far */
 	bool			 implicit_tls;	/* came in on listen_tls */
 	struct loginsvc_peer	 peer;		/* addresses; local network */
+	bool			 counted;	/* loginsvc_enter admitted it */
 	char			 session[24];
 	/* login */
 	char			 user[ADDR_MAX + 1];	/* USER, then the login */

@@ -47,6 +47,8 @@ conn_free(struct pconn *c, const char *why)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	d->nconns--;
+	if (c->counted)
+		loginsvc_leave(d->svc, &c->peer);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
@@ -274,20 +276,6 @@ static const struct tstream_cbs conn_cbs = {
 	.on_close = on_close,
 };
 
-/* Connections from this address now. */
-static unsigned
-count_ip(const struct pop3d *d, const struct net *ip)
-{
-	const struct pconn	*c;
-	unsigned		 n = 0;
-
-	for (c = d->conns; c != NULL; c = c->next)
-		if (c->peer.rip_net.family == ip->family &&
-		    memcmp(c->peer.rip_net.addr, ip->addr, 16) == 0)
-			n++;
-	return n;
-}
-
 static void
 conn_new(struct pop3d *d, int fd, bool implicit_tls)
 {
@@ -303,19 +291,15 @@ conn_new(struct pop3d *d, int fd, bool implicit_tls)
 	(void)snprintf(c->session, sizeof(c->session), "%llx.%llx",
 	    (unsigned long long)getpid(), (unsigned long long)++d->session_seq);
 
-	if (cfg->pop3.max_connections != 0 &&
-	    d->nconns >= cfg->pop3.max_connections)
-		refuse = "-ERR [SYS/TEMP] Too many connections, try again "
-		    "later.";
-	else if (cfg->login.max_connections_per_ip != 0 &&
-	    count_ip(d, &c->peer.rip_net) >= cfg->login.max_connections_per_ip)
-		refuse = "-ERR [SYS/TEMP] Too many connections from your "
-		    "address.";
+	refuse = loginsvc_enter(d->svc, &c->peer, cfg->pop3.max_connections);
+	c->counted = refuse == NULL;
 
 	c->s = tstream_new(d->ev, fd, implicit_tls ? d->tls : NULL,
 	    POP3_OUT_MAX, &conn_cbs, c);
 	if (c->s == NULL) {
 		log_error("pop3: epoll: %m");
+		if (c->counted)
+			loginsvc_leave(d->svc, &c->peer);
 		pop3_reader_deinit(&c->rd);
 		free(c);
 		return;
@@ -327,8 +311,8 @@ conn_new(struct pop3d *d, int fd, bool implicit_tls)
 	d->nconns++;
 	conn_touch(c);
 	if (refuse != NULL) {
-		log_warn("pop3: rip=%s: refused: %s", c->peer.rip, refuse + 5);
-		pop3_reply(c, "%s", refuse);
+		log_warn("pop3: rip=%s: refused: %s", c->peer.rip, refuse);
+		pop3_reply(c, "-ERR [SYS/TEMP] %s", refuse);
 		pop3_close_after_reply(c);
 		tstream_flush(c->s);
 		return;

@@ -15,6 +15,7 @@
 #include "aviary/ev.h"
 #include "aviary/log.h"
 #include "aviary/loginsvc.h"
+#include "aviary/mem.h"
 #include "aviary/proc.h"
 #include "aviary/sock.h"
 #include "aviary/tls.h"
@@ -218,6 +219,8 @@ loginsvc_run(struct loginsvc *s, void (*accept)(void *, int, bool),
 void
 loginsvc_fini(struct loginsvc *s)
 {
+	free(s->ips);
+	s->ips = NULL;
 	authclient_destroy(&s->auth);
 	userdb_client_destroy(&s->userdb);
 	tls_ctx_destroy(&s->tls);
@@ -245,6 +248,54 @@ loginsvc_peer(const struct loginsvc *s, int fd, struct loginsvc_peer *p)
 	for (i = 0; i < s->nlocal_nets; i++)
 		if (net_contains(&s->local_nets[i], &p->rip_net))
 			p->local = true;
+}
+
+static struct loginsvc_ipcount *
+ip_find(struct loginsvc *s, const struct net *ip)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nips; i++)
+		if (s->ips[i].ip.family == ip->family &&
+		    memcmp(s->ips[i].ip.addr, ip->addr, 16) == 0)
+			return &s->ips[i];
+	return NULL;
+}
+
+const char *
+loginsvc_enter(struct loginsvc *s, const struct loginsvc_peer *p,
+    unsigned max_total)
+{
+	unsigned		 per_ip = s->cfg.login.max_connections_per_ip;
+	struct loginsvc_ipcount	*e = ip_find(s, &p->rip_net);
+
+	if (max_total != 0 && s->nconns >= max_total)
+		return "Too many connections, try again later.";
+	if (per_ip != 0 && e != NULL && e->n >= per_ip)
+		return "Too many connections from your address.";
+	if (e == NULL) {
+		if (s->nips == s->capips) {
+			s->capips = s->capips ? s->capips * 2 : 64;
+			s->ips = xrealloc(s->ips, s->capips * sizeof(*s->ips));
+		}
+		e = &s->ips[s->nips++];
+		e->ip = p->rip_net;
+		e->n = 0;
+	}
+	e->n++;
+	s->nconns++;
+	return NULL;
+}
+
+void
+loginsvc_leave(struct loginsvc *s, const struct loginsvc_peer *p)
+{
+	struct loginsvc_ipcount	*e = ip_find(s, &p->rip_net);
+
+	if (s->nconns > 0)
+		s->nconns--;
+	if (e != NULL && --e->n == 0)
+		*e = s->ips[--s->nips];	/* keep the table dense */
 }
 
 int

@@ -44,6 +44,11 @@ struct loginsvc_listener {
 	struct loginsvc	*svc;
 };
 
+struct loginsvc_ipcount {
+	struct net	 ip;
+	unsigned	 n;
+};
+
 /* The service's section of the configuration. */
 struct loginsvc_section {
 	const struct conf_list	*listen, *listen_tls;
@@ -62,6 +67,10 @@ struct loginsvc {
 	size_t			 nlocal_nets;
 	struct loginsvc_listener ls[2 * LOGINSVC_LISTEN_MAX];
 	size_t			 nls;
+	/* connections being served, in all and per remote address */
+	unsigned		 nconns;
+	struct loginsvc_ipcount	*ips;
+	size_t			 nips, capips;
 	/* loginsvc_run */
 	void			(*accept)(void *owner, int lfd, bool tls);
 	void			(*stop)(void *owner, unsigned signo);
@@ -94,6 +103,15 @@ struct loginsvc_peer {
 
 void	loginsvc_peer(const struct loginsvc *s, int fd,
 	    struct loginsvc_peer *p);
+/* Admission of an accepted connection: NULL when it may be served (it
+ * then counts until loginsvc_leave), or why not ("Too many
+ * connections", "Too many connections from your address"): max_total
+ * connections in all (0: no limit), login.max_connections_per_ip from
+ * one address. */
+const char *loginsvc_enter(struct loginsvc *s, const struct loginsvc_peer *p,
+	    unsigned max_total);
+void	loginsvc_leave(struct loginsvc *s, const struct loginsvc_peer *p);
+
 /* accept4 on a listener, up to a batch at a time: the next connection's
  * descriptor, or -1 when there is none now (unexpected errors are
  * logged). */
