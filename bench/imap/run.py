@@ -12,7 +12,6 @@ usage: bench/imap/run.py [--build build] [--messages 10000] [--idle 1000]
 """
 import argparse
 import json
-import math
 import os
 import random
 import resource
@@ -23,20 +22,11 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import aviarydev  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import LineSocket, aviarydev, free_port, message_size  # noqa: E402
 
 USER = "bench@imap.test"
 PASSWORD = "bench-password-1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def make_messages(n, seed=7):
@@ -44,7 +34,7 @@ def make_messages(n, seed=7):
     words = ["report", "invoice", "meeting", "lunch", "update", "weekly",
              "alpha", "beta", "gamma", "holiday", "budget", "review"]
     for i in range(n):
-        size = int(min(200_000, max(2_000, rnd.lognormvariate(math.log(8000), 0.9))))
+        size = message_size(rnd)
         line = ("%08d " % i) + "x" * 69 + "\r\n"
         body = line * (size // len(line) + 1)
         subj = " ".join(rnd.choice(words) for _ in range(3))
@@ -62,26 +52,11 @@ def make_messages(n, seed=7):
                % (i, i, USER, subj, i, i % 60, i, ctype, body)).encode()
 
 
-class Client:
+class Client(LineSocket):
     def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), 300)
-        self.buf = b""
+        super().__init__(port)
         self.n = 0
         self.line()
-
-    def _more(self):
-        chunk = self.s.recv(1 << 20)
-        if not chunk:
-            raise EOFError
-        self.buf += chunk
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                out, self.buf = self.buf[:i], self.buf[i + 2:]
-                return out
-            self._more()
 
     def cmd(self, text):
         """Send, read to the tagged reply (skipping literals' bytes);
@@ -99,9 +74,7 @@ class Client:
                 return got, line
             if line.endswith(b"}"):
                 k = int(line[line.rindex(b"{") + 1:-1])
-                while len(self.buf) < k:
-                    self._more()
-                self.buf = self.buf[k:]
+                self.skip(k)
                 got += k
 
 

@@ -11,69 +11,36 @@ usage: bench/pop3/run.py [--build build] [--messages 1000] [--rounds 3]
 """
 import argparse
 import json
-import math
 import os
 import random
 import smtplib
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import aviarydev  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import LineSocket, aviarydev, free_port, message_size  # noqa: E402
 
 USER = "bench@pop3.test"
 PASSWORD = "bench-password-1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def make_messages(n, seed=42):
     rnd = random.Random(seed)
     msgs = []
     for i in range(n):
-        size = int(min(200_000, max(2_000, rnd.lognormvariate(math.log(8000), 0.9))))
+        size = message_size(rnd)
         line = ("%08d " % i) + "x" * 69 + "\r\n"
         body = line * (size // len(line) + 1)     # whole lines
         msgs.append(("Subject: bench %d\r\nFrom: a@b.test\r\n\r\n" % i + body).encode())
     return msgs
 
 
-class Client:
+class Client(LineSocket):
     def __init__(self, port, tls):
-        s = socket.create_connection(("127.0.0.1", port), 60)
-        if tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            s = ctx.wrap_socket(s)
-        self.s = s
-        self.buf = b""
+        super().__init__(port, tls, timeout=60)
         self.line()
-
-    def _more(self):
-        chunk = self.s.recv(1 << 20)
-        if not chunk:
-            raise EOFError
-        self.buf += chunk
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                out, self.buf = self.buf[:i], self.buf[i + 2:]
-                return out
-            self._more()
 
     def cmd(self, text):
         self.s.sendall(text.encode() + b"\r\n")
@@ -93,7 +60,7 @@ class Client:
                 out, self.buf = self.buf[:i + 2], self.buf[i + 5:]
                 return out
             start = max(0, len(self.buf) - 4)
-            self._more()
+            self.more()
 
 
 def session(port, tls, expect):
