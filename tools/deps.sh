@@ -7,7 +7,7 @@ PKGS="gcc make pkg-config libc6-dev libmariadb-dev libssl-dev libcrypt-dev
 libyaml-dev libcmocka-dev mariadb-server mariadb-client python3
 python3-pytest python3-yaml clang libclang-rt-14-dev openssl procps
 postfix postfix-mysql swaks fail2ban curl fetchmail isync dovecot-imapd
-dovecot-lmtpd dovecot-pop3d"
+dovecot-lmtpd dovecot-pop3d groff-base"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -15,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 PREFIX = "/usr/local"
 
 # The installed files (docs/install.md, "The installed tree"), mode of
-# each; the *.sql, *.cf and *.md entries are expanded from the sources.
+# each; the *.sql, *.cf, *.md and man page entries are expanded from the
+# sources.
 TREE = {
     "usr/local/sbin/aviaryd": 0o755,
     "usr/local/sbin/aviary-auth": 0o755,
@@ -29,6 +30,8 @@ TREE = {
     "usr/local/share/aviary/fail2ban/jail.d/aviary.local": 0o644,
     "usr/local/share/doc/aviary/README.md": 0o644,
     "usr/local/share/doc/aviary/*.md": 0o644,
+    "usr/local/share/man/man5/*.5": 0o644,
+    "usr/local/share/man/man8/*.8": 0o644,
     "lib/systemd/system/aviary.service": 0o644,
     "etc/aviary/aviary.yaml": 0o640,
 }
@@ -36,6 +39,8 @@ SOURCES = {
     "usr/local/share/aviary/schema/*.sql": "schema/*.sql",
     "usr/local/share/aviary/postfix/*.cf": "conf/postfix/*.cf",
     "usr/local/share/doc/aviary/*.md": "docs/*.md",
+    "usr/local/share/man/man5/*.5": "man/*.5",
+    "usr/local/share/man/man8/*.8": "man/*.8",
 }
 
 
