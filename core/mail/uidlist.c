@@ -997,22 +997,20 @@ msg_locate(struct uidlist_folder *f, struct uidlist_msg *m,
 	return 0;
 }
 
-int
-uidlist_folder_msg_open(struct uidlist_folder *f, size_t idx, int *fd_r,
-    const char **error_r)
+/* Run op on message m; if its file was renamed by another process
+ * meanwhile (ENOENT), look the base name up again and run it once more.
+ * op returns 1 when done, -1 with errno. 1 done, 0 the message is gone,
+ * -1 error (logged as "<what> <path>", *error_r = fail). */
+static int
+msg_retry(struct uidlist_folder *f, struct uidlist_msg *m,
+    int (*op)(struct uidlist_folder *, struct uidlist_msg *, void *),
+    void *arg, const char *what, const char *fail, const char **error_r)
 {
-	struct uidlist_msg	*m;
-	int			 fd, tries, rc;
+	int	 tries, rc, e;
 
-	ASSERT(idx < f->nmsgs);
-	m = &f->msgs[idx];
 	for (tries = 0; tries < 2; tries++) {
-		fd = openat(f->dfd, msg_path(f, m),
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			*fd_r = fd;
+		if (op(f, m, arg) == 1)
 			return 1;
-		}
 		if (errno != ENOENT || tries > 0)
 			break;
 		if ((rc = msg_locate(f, m, error_r)) <= 0)
@@ -1020,33 +1018,66 @@ uidlist_folder_msg_open(struct uidlist_folder *f, size_t idx, int *fd_r,
 	}
 	if (errno == ENOENT)
 		return 0;
-	log_error("uidlist: open %s/%s: %m", f->path, msg_path(f, m));
-	*error_r = "cannot open message";
+	e = errno;
+	log_error("uidlist: %s %s/%s: %s", what, f->path, msg_path(f, m),
+	    strerror(e));
+	*error_r = fail;
 	return -1;
+}
+
+static int
+op_open(struct uidlist_folder *f, struct uidlist_msg *m, void *arg)
+{
+	int	 fd = openat(f->dfd, msg_path(f, m),
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	*(int *)arg = fd;
+	return 1;
+}
+
+static int
+op_unlink(struct uidlist_folder *f, struct uidlist_msg *m, void *arg)
+{
+	(void)arg;
+	return unlinkat(f->dfd, msg_path(f, m), 0) == 0 ? 1 : -1;
+}
+
+/* Rename to cur/<newname>. rename() replacing an existing name would be
+ * the same message (same base name) set by someone else: fine. */
+static int
+op_rename(struct uidlist_folder *f, struct uidlist_msg *m, void *arg)
+{
+	const char	*newname = arg;
+
+	if (m->dir == UIDLIST_DIR_CUR && strcmp(m->name, newname) == 0)
+		return 1;
+	if (renameat(f->dfd, msg_path(f, m), f->dfd,
+	    arena_printf(f->arena, "cur/%s", newname)) == -1)
+		return -1;
+	m->name = newname;
+	m->dir = UIDLIST_DIR_CUR;
+	m->flags = name_flags(newname);
+	return 1;
+}
+
+int
+uidlist_folder_msg_open(struct uidlist_folder *f, size_t idx, int *fd_r,
+    const char **error_r)
+{
+	ASSERT(idx < f->nmsgs);
+	return msg_retry(f, &f->msgs[idx], op_open, fd_r, "open",
+	    "cannot open message", error_r);
 }
 
 int
 uidlist_folder_msg_unlink(struct uidlist_folder *f, size_t idx,
     const char **error_r)
 {
-	struct uidlist_msg	*m;
-	int			 tries, rc;
-
 	ASSERT(idx < f->nmsgs);
-	m = &f->msgs[idx];
-	for (tries = 0; tries < 2; tries++) {
-		if (unlinkat(f->dfd, msg_path(f, m), 0) == 0)
-			return 1;
-		if (errno != ENOENT || tries > 0)
-			break;
-		if ((rc = msg_locate(f, m, error_r)) <= 0)
-			return rc;
-	}
-	if (errno == ENOENT)
-		return 0;
-	log_error("uidlist: unlink %s/%s: %m", f->path, msg_path(f, m));
-	*error_r = "cannot remove message";
-	return -1;
+	return msg_retry(f, &f->msgs[idx], op_unlink, NULL, "unlink",
+	    "cannot remove message", error_r);
 }
 
 int
@@ -1054,8 +1085,8 @@ uidlist_folder_msg_set_flags(struct uidlist_folder *f, size_t idx,
     const char *flags, const char **error_r)
 {
 	struct uidlist_msg	*m;
-	const char		*newname, *p;
-	int			 tries, rc;
+	const char		*p;
+	char			*newname;
 
 	ASSERT(idx < f->nmsgs);
 	m = &f->msgs[idx];
@@ -1071,28 +1102,8 @@ uidlist_folder_msg_set_flags(struct uidlist_folder *f, size_t idx,
 		*error_r = "file name too long";
 		return -1;
 	}
-	for (tries = 0; tries < 2; tries++) {
-		if (m->dir == UIDLIST_DIR_CUR && strcmp(m->name, newname) == 0)
-			return 1;
-		/* rename() replacing an existing name would be the same
-		 * message (same base name) set by someone else: fine. */
-		if (renameat(f->dfd, msg_path(f, m), f->dfd,
-		    arena_printf(f->arena, "cur/%s", newname)) == 0) {
-			m->name = newname;
-			m->dir = UIDLIST_DIR_CUR;
-			m->flags = name_flags(newname);
-			return 1;
-		}
-		if (errno != ENOENT || tries > 0)
-			break;
-		if ((rc = msg_locate(f, m, error_r)) <= 0)
-			return rc;
-	}
-	if (errno == ENOENT)
-		return 0;
-	log_error("uidlist: rename %s/%s: %m", f->path, msg_path(f, m));
-	*error_r = "cannot change flags";
-	return -1;
+	return msg_retry(f, m, op_rename, newname, "rename",
+	    "cannot change flags", error_r);
 }
 
 int
