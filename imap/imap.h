@@ -178,7 +178,9 @@ bool	imap_fetch_continue(struct iconn *c);
 /* Empty the SEARCHRES "$" (RFC 5182: SELECT, EXAMINE, CLOSE, UNSELECT
  * and a failed SEARCH ... SAVE do). */
 void	imap_session_forget_saved(struct iconn *c);
-/* IDLE: the per-second look at the selected folder. */
+/* IDLE: the per-second look at the selected folder, and its end (the
+ * view is expanded again: imap_session.h, hibernation). */
 void	imap_session_idle_check(struct iconn *c);
+void	imap_session_idle_done(struct iconn *c);
 
 #endif

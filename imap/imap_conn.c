@@ -134,8 +134,10 @@ imap_idle_start(struct iconn *c, const char *tag)
 void
 imap_idle_stop(struct iconn *c)
 {
-	if (c->wait == IW_IDLE)
+	if (c->wait == IW_IDLE) {
 		c->wait = IW_NONE;
+		imap_session_idle_done(c);
+	}
 	conn_touch(c);
 }
 
@@ -580,7 +582,7 @@ conn_new(struct imapd *d, int fd, bool implicit_tls)
 		return;
 	}
 	c->rd = imap_reader_create(NULL);
-	c->cmd_arena = arena_create(8192);
+	c->cmd_arena = arena_create(2048);
 	c->next = d->conns;
 	if (d->conns != NULL)
 		d->conns->prev = c;

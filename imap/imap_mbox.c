@@ -41,7 +41,75 @@ imap_mbox_free(struct imap_mbox **mp)
 	arena_destroy(&m->kw_arena);
 	arena_destroy(&m->a);
 	free(m->msgs);
+	free(m->runs);
 	free(m);
+}
+
+void
+imap_mbox_hibernate(struct imap_mbox *m)
+{
+	size_t	 i, n = 0, cap = 0;
+	struct imap_run *r = NULL;
+
+	if (m == NULL || m->hibernating)
+		return;
+	for (i = 0; i < m->n; i++) {
+		const struct imap_msg *im = &m->msgs[i];
+
+		if (n > 0 && r[n - 1].uid + r[n - 1].count == im->uid &&
+		    r[n - 1].sys == im->sys && r[n - 1].kw == im->kw &&
+		    r[n - 1].recent == im->recent && !im->gone) {
+			r[n - 1].count++;
+			continue;
+		}
+		if (im->gone) {
+			free(r);	/* unreported expunges: stay awake */
+			return;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			r = xrealloc(r, cap * sizeof(*r));
+		}
+		r[n].uid = im->uid;
+		r[n].count = 1;
+		r[n].kw = im->kw;
+		r[n].sys = im->sys;
+		r[n].recent = im->recent;
+		n++;
+	}
+	m->runs = n > 0 ? xrealloc(r, n * sizeof(*r)) : NULL;
+	if (n == 0)
+		free(r);
+	m->nruns = n;
+	free(m->msgs);
+	m->msgs = NULL;
+	m->cap = 0;
+	m->hibernating = true;
+}
+
+int
+imap_mbox_wake(struct iconn *c)
+{
+	struct imap_mbox	*m = c->ses->sel;
+	size_t			 i, k, j = 0;
+
+	if (m == NULL || !m->hibernating)
+		return 0;
+	m->msgs = m->n > 0 ? xcalloc(m->n, sizeof(*m->msgs)) : NULL;
+	m->cap = m->n;
+	for (i = 0; i < m->nruns; i++)
+		for (k = 0; k < m->runs[i].count && j < m->n; k++, j++) {
+			m->msgs[j].uid = m->runs[i].uid + (uint32_t)k;
+			m->msgs[j].kw = m->runs[i].kw;
+			m->msgs[j].sys = m->runs[i].sys;
+			m->msgs[j].recent = m->runs[i].recent;
+		}
+	free(m->runs);
+	m->runs = NULL;
+	m->nruns = 0;
+	m->hibernating = false;
+	/* Sizes and dates come back from the scan the sync makes. */
+	return imap_mbox_sync(c, true);
 }
 
 void
@@ -299,7 +367,7 @@ imap_mbox_select(struct iconn *c, const char *tag, const char *name,
 		return;
 	}
 	m = xcalloc(1, sizeof(*m));
-	m->a = arena_create(4096);
+	m->a = arena_create(1024);
 	m->name = arena_strdup(m->a, norm);
 	m->path = arena_strdup(m->a, path);
 	m->readonly = readonly;
@@ -427,6 +495,8 @@ imap_mbox_sync(struct iconn *c, bool expunges_ok)
 			struct imap_msg	 now = *im;
 
 			msg_from_scan(&now, &f->msgs[j]);
+			im->vsize = now.vsize;	/* after a hibernation */
+			im->mtime = now.mtime;
 			if (now.sys != im->sys || now.kw != im->kw) {
 				im->sys = now.sys;
 				im->kw = now.kw;

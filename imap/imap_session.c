@@ -197,7 +197,7 @@ imap_session_login(struct iconn *c, const char *tag, const char *user)
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
-	s->a = arena_create(8192);
+	s->a = arena_create(2048);
 	s->saved_arena = arena_create(1024);
 	c->ses = s;
 	c->wait = IW_USERDB;
@@ -457,8 +457,19 @@ imap_session_idle_check(struct iconn *c)
 
 	if (s == NULL || s->sel == NULL || !imap_mbox_changed(s->sel))
 		return;
-	(void)imap_mbox_sync(c, true);
+	if (s->sel->hibernating)
+		(void)imap_mbox_wake(c);	/* syncs */
+	else
+		(void)imap_mbox_sync(c, true);
 	imap_mbox_release_scan(s->sel);
+	imap_mbox_hibernate(s->sel);
+}
+
+void
+imap_session_idle_done(struct iconn *c)
+{
+	if (c->ses != NULL && c->ses->sel != NULL)
+		(void)imap_mbox_wake(c);
 }
 
 static void
@@ -547,6 +558,7 @@ imap_session_command(struct iconn *c, const char *tag,
 		if (s->sel != NULL) {
 			(void)imap_mbox_sync(c, true);
 			imap_mbox_release_scan(s->sel);
+			imap_mbox_hibernate(s->sel);
 		}
 		imap_idle_start(c, tag);
 		break;

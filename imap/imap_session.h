@@ -44,6 +44,17 @@ struct imap_msg {
 					 * reported */
 };
 
+/* While a client idles, the view is kept as runs of consecutive UIDs
+ * with the same flags: a mailbox of thousands of messages read in
+ * order is a few runs. */
+struct imap_run {
+	uint32_t	 uid;		/* the first */
+	uint32_t	 count;
+	uint32_t	 kw;
+	uint8_t		 sys;
+	bool		 recent;
+};
+
 struct imap_mbox {
 	struct arena		*a;		/* the view's own memory */
 	const char		*name;		/* IMAP name, normal form */
@@ -53,6 +64,9 @@ struct imap_mbox {
 	uint32_t		 uidnext;
 	struct imap_msg		*msgs;		/* by sequence number - 1 */
 	size_t			 n, cap;
+	struct imap_run		*runs;		/* instead of msgs while idle */
+	size_t			 nruns;
+	bool			 hibernating;
 	struct keywords		 kw;		/* dovecot-keywords */
 	struct arena		*kw_arena;	/* kw's names */
 	/* The last scan of the directory (uidlist_folder_open): file
@@ -94,6 +108,12 @@ void	imap_mbox_free(struct imap_mbox **mp);
 /* Forget the scan (file names) to save memory while the client idles;
  * the functions that need it make it again. */
 void	imap_mbox_release_scan(struct imap_mbox *m);
+/* While idling: the view as runs (UIDs, flags, \Recent) only, sizes and
+ * dates dropped. imap_mbox_wake expands it again and syncs (reporting
+ * what changed, as at any sync with expunges allowed). Nothing but
+ * these two may touch the view of a hibernating folder. */
+void	imap_mbox_hibernate(struct imap_mbox *m);
+int	imap_mbox_wake(struct iconn *c);
 /* Rescan the folder and report what changed, as untagged responses:
  * new messages (EXISTS, RECENT), flags changed by others (FETCH FLAGS),
  * and, if expunges_ok, messages that disappeared (EXPUNGE, removed from

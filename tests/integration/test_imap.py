@@ -374,3 +374,50 @@ def test_logout_and_connection_limit_per_ip(plat):
     finally:
         for s in socks:
             s.close()
+
+
+def test_idle_view_survives_changes_by_others(plat):
+    """While a session idles its view is kept compact (runs of UIDs and
+    flags); changes another session makes meanwhile are reported, and
+    after DONE the view (sizes and dates too) is whole again."""
+    addr, pw = plat.mailbox()
+    for i in range(12):
+        plat.deliver(addr, msg("h%d" % i, b"x" * (100 + i) + b"\r\n"))
+    b = plat.login(addr, pw)
+    b.select("INBOX")
+    b.store("2:5", "+FLAGS", r"(\Seen)")
+    b.store("9", "+FLAGS", r"(\Flagged $Todo)")
+    r = plat.raw()
+    r.login(addr, pw)
+    r.cmd(b"SELECT INBOX")
+    r.send(b"i IDLE\r\n")
+    assert r.line() == b"+ idling"
+    b.store("3", "+FLAGS", r"(\Answered)")
+    b.store("7", "+FLAGS", r"(\Deleted)")
+    b.expunge()
+    seen = set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(seen) < 2:
+        line = r.line()
+        if b"FETCH" in line and b"\\Answered" in line:
+            seen.add("flags")
+        if line == b"* 7 EXPUNGE":
+            seen.add("expunge")
+    assert seen == {"flags", "expunge"}
+    plat.deliver(addr, msg("h-new"))
+    while r.line() != b"* 12 EXISTS":
+        pass
+    r.send(b"DONE\r\n")
+    _, t = r.until(b"i")
+    assert t == b"i OK Idle completed."
+    lines, t = r.cmd(b"FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)")
+    assert t.startswith(b"a OK")
+    ours = [re.sub(rb" \\Recent|\\Recent ?", b"", x[2:]).replace(
+        b" FETCH ", b" ") for x in lines if b"FETCH" in x]
+    b.noop()
+    typ, data = b.fetch("1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)")
+    theirs = [re.sub(rb" \\Recent|\\Recent ?", b"", x) for x in data]
+    assert len(ours) == 12
+    assert ours == theirs
+    r.close()
+    b.logout()
