@@ -33,8 +33,8 @@ base64_encode(const void *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-static int
-b64_val(char c)
+int
+base64_value(unsigned char c, char c63)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -44,7 +44,7 @@ b64_val(char c)
 		return c - '0' + 52;
 	if (c == '+')
 		return 62;
-	if (c == '/')
+	if (c == (unsigned char)c63)
 		return 63;
 	return -1;
 }
@@ -68,7 +68,7 @@ base64_decode(const char *in, size_t n, void *outp)
 			}
 			if (pad > 0)		/* data after '=' */
 				return -1;
-			if ((v[k] = b64_val(in[i + k])) < 0)
+			if ((v[k] = base64_value((unsigned char)in[i + k], '/')) < 0)
 				return -1;
 		}
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "aviary/arena.h"
+#include "aviary/base64.h"
 #include "aviary/mime.h"
 
 #include "mime_private.h"
@@ -88,22 +89,6 @@ hexval(unsigned char c)
 	return -1;
 }
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Lenient base64: bytes outside the alphabet are skipped, '=' ends. */
 static void
 b64_decode(struct sb *s, const char *p, size_t n)
@@ -113,7 +98,7 @@ b64_decode(struct sb *s, const char *p, size_t n)
 	size_t		 i;
 
 	for (i = 0; i < n && p[i] != '='; i++) {
-		if ((v = b64val((unsigned char)p[i])) < 0)
+		if ((v = base64_value((unsigned char)p[i], '/')) < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;

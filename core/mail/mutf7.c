@@ -13,28 +13,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "aviary/base64.h"
 #include "aviary/buf.h"
 #include "aviary/mutf7.h"
 
 static const char b64_enc[64] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-/* The value of a modified-base64 character, or -1. */
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
-}
 
 static bool
 is_printable(uint32_t c)
@@ -88,7 +72,7 @@ decode_run(const char *src, size_t len, size_t *ip, struct buf *out)
 			return MUTF7_EINVAL;	/* unterminated */
 		if (src[i] == '-')
 			break;
-		if ((v = b64_val((unsigned char)src[i])) < 0)
+		if ((v = base64_value((unsigned char)src[i], ',')) < 0)
 			return MUTF7_EINVAL;
 		bits = (bits << 6) | (uint32_t)v;
 		nbits += 6;

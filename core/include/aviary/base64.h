@@ -13,6 +13,10 @@
 #define BASE64_ENCODED_LEN(n)	((((n) + 2) / 3) * 4)
 #define BASE64_DECODED_MAX(n)	((((n) + 3) / 4) * 3)
 
+/* The 6-bit value of one base64 character, or -1. c63 is the character
+ * for 63: '/' in RFC 4648 base64, ',' in IMAP's modified base64 (RFC
+ * 3501 5.1.3). */
+int	base64_value(unsigned char c, char c63);
 /* Writes BASE64_ENCODED_LEN(n) bytes and a NUL; out must hold that + 1. */
 void	base64_encode(const void *in, size_t n, char *out);
 /* Decode n bytes of 'in' into out (BASE64_DECODED_MAX(n) bytes). Returns
