@@ -78,7 +78,9 @@ wait_for_database() {
 	case $wait in
 	'' | *[!0-9]*) fail "AVIARY_DB_WAIT must be a number of seconds, not '$wait'" ;;
 	esac
-	deadline=$(($(date +%s) + wait))
+	# date +%s counts whole seconds: one more, or a start late in a
+	# second would give up to a second early.
+	deadline=$(($(date +%s) + wait + 1))
 	log "waiting up to ${wait}s for the database"
 	while :; do
 		set +e
